@@ -1,0 +1,1535 @@
+/*
+ * 03_model.cu -- the two-stream encoder-decoder that every objective trains.
+ *
+ * The paper's idea (section 2): an objective is a choice of which tokens are
+ * predicted from which context. This model makes that choice an input. Every
+ * position i carries an integer rank[i], and
+ *
+ *      position i may use the token at position j as context  iff  rank[j] < rank[i].
+ *
+ * AR is rank[i] = i; MLM is rank 0 for visible tokens and 1 for masked ones;
+ * PLM is a random permutation. The network never changes (Appendix G, after
+ * XLNet's two streams):
+ *
+ *   encoder ("content stream"): token embeddings -> L pre-LayerNorm blocks
+ *       (attention + 4x GELU MLP). Attention: i attends j iff rank[j] <= rank[i]
+ *       (a position sees its own token). RoPE on queries and keys.
+ *   decoder ("query stream"): one learned vector at every position, so only RoPE
+ *       tells positions apart. Block l cross-attends to the keys and values of
+ *       encoder block l with the strict mask rank[j] < rank[i], then its MLP.
+ *       After a final LayerNorm, the tied token embedding gives the logits for
+ *       the token AT position i (not the next one).
+ *
+ * Why the mask is leak-free: by induction, the encoder state at j depends only
+ * on tokens with rank <= rank[j]; the decoder at i reads encoder states with
+ * rank < rank[i]; so its prediction depends only on tokens ranked below it.
+ * test/test_model.c proves this bit for bit for every objective.
+ *
+ * The decoder block l uses the keys/values the encoder block l computed from
+ * its input, as XLNet's query stream does. The content stream after the last
+ * encoder block's key/value projection is therefore never read, so the last
+ * encoder block has no attention output and no MLP: they would be parameters
+ * that receive no gradient.
+ *
+ * File layout (read top to bottom):
+ *   1. configuration and parameter tensors
+ *   2. layers: *_forward / *_backward pairs with their shapes
+ *   3. the model: forward, backward, AdamW, checkpoints
+ *   4. batches and greedy left-to-right decoding (used by 04, 05 and 06)
+ *   5. the training driver shared by 04 and 05 (they differ only in ranks)
+ *   6. main: build a model from flags and write its initial checkpoint
+ *
+ * Shapes: B sequences, T positions, C channels, H heads of size D = C/H,
+ * V vocabulary, L layers, S scored positions in the batch.
+ * Backward functions ADD (+=) into gradients, which are zeroed once per step.
+ * CUDA kernels will slot in behind #ifdef __CUDACC__ (a later issue); the host
+ * code here is the common subset of C and C++.
+ */
+#ifndef MODEL_CU /* included once by each of 04, 05, 06 and the tests */
+#define MODEL_CU
+#include "common.h"
+#include <limits.h>
+#include <sys/stat.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef USE_CBLAS
+#include <cblas.h>
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* 1. configuration and parameters                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct {
+    int32_t n_layer;     /* L: blocks per stream */
+    int32_t n_head;      /* H */
+    int32_t n_embd;      /* C */
+    int32_t vocab_size;  /* V */
+    int32_t max_seq_len; /* longest sequence the RoPE table covers */
+} ModelConfig;
+
+/* A rank no position is below: padding, never context and never scored. */
+#define RANK_NEVER INT32_MAX
+
+/* The parameter tensors, all in one buffer, in this order. "L-1" tensors
+ * exist only for the encoder blocks whose output is read (see top). */
+enum {
+    P_WTE,        /* (V, C) token embedding, tied with the output layer */
+    P_DEC_INPUT,  /* (C)    the query stream's one input vector */
+    P_ENC_LN1_W, P_ENC_LN1_B,    /* (L, C) */
+    P_ENC_QKV_W,  /* (L, 3C, C) */
+    P_ENC_QKV_B,  /* (L, 3C) */
+    P_ENC_ATTN_W, /* (L-1, C, C) attention output projection */
+    P_ENC_ATTN_B, /* (L-1, C) */
+    P_ENC_LN2_W, P_ENC_LN2_B,    /* (L-1, C) */
+    P_ENC_FC_W,   /* (L-1, 4C, C) */
+    P_ENC_FC_B,   /* (L-1, 4C) */
+    P_ENC_PROJ_W, /* (L-1, C, 4C) */
+    P_ENC_PROJ_B, /* (L-1, C) */
+    P_DEC_LN1_W, P_DEC_LN1_B,    /* (L, C) */
+    P_DEC_Q_W,    /* (L, C, C) queries; keys and values come from the encoder */
+    P_DEC_Q_B,    /* (L, C) */
+    P_DEC_ATTN_W, /* (L, C, C) */
+    P_DEC_ATTN_B, /* (L, C) */
+    P_DEC_LN2_W, P_DEC_LN2_B,    /* (L, C) */
+    P_DEC_FC_W,   /* (L, 4C, C) */
+    P_DEC_FC_B,   /* (L, 4C) */
+    P_DEC_PROJ_W, /* (L, C, 4C) */
+    P_DEC_PROJ_B, /* (L, C) */
+    P_LNF_W, P_LNF_B, /* (C) final LayerNorm of the query stream */
+    NUM_PARAM_TENSORS
+};
+
+static const char *const PARAM_NAMES[NUM_PARAM_TENSORS] = {
+    "wte", "dec_input", "enc_ln1_w", "enc_ln1_b", "enc_qkv_w", "enc_qkv_b", "enc_attn_w",
+    "enc_attn_b", "enc_ln2_w", "enc_ln2_b", "enc_fc_w", "enc_fc_b", "enc_proj_w", "enc_proj_b",
+    "dec_ln1_w", "dec_ln1_b", "dec_q_w", "dec_q_b", "dec_attn_w", "dec_attn_b", "dec_ln2_w",
+    "dec_ln2_b", "dec_fc_w", "dec_fc_b", "dec_proj_w", "dec_proj_b", "lnf_w", "lnf_b"};
+
+/* Element count of every tensor; also whether AdamW decays it (matrices only). */
+static inline void param_sizes(const ModelConfig *c, size_t sizes[NUM_PARAM_TENSORS],
+                        int decays[NUM_PARAM_TENSORS]) {
+    size_t L = (size_t)c->n_layer, Lm = L - 1, C = (size_t)c->n_embd, V = (size_t)c->vocab_size;
+    size_t s[NUM_PARAM_TENSORS] = {
+        V * C, C,                                       /* wte, dec_input */
+        L * C, L * C, L * 3 * C * C, L * 3 * C,         /* enc ln1, qkv */
+        Lm * C * C, Lm * C, Lm * C, Lm * C,             /* enc attn out, ln2 */
+        Lm * 4 * C * C, Lm * 4 * C, Lm * C * 4 * C, Lm * C, /* enc mlp */
+        L * C, L * C, L * C * C, L * C, L * C * C, L * C,   /* dec ln1, q, attn out */
+        L * C, L * C, L * 4 * C * C, L * 4 * C, L * C * 4 * C, L * C, /* dec ln2, mlp */
+        C, C};
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        sizes[i] = s[i];
+        decays[i] = (i == P_WTE || i == P_ENC_QKV_W || i == P_ENC_ATTN_W || i == P_ENC_FC_W ||
+                     i == P_ENC_PROJ_W || i == P_DEC_Q_W || i == P_DEC_ATTN_W ||
+                     i == P_DEC_FC_W || i == P_DEC_PROJ_W);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. layers                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* ---- matmul: out (N, OC) = inp (N, IC) @ weight (OC, IC)^T + bias (OC) ---- */
+/* The readable reference, used when no CBLAS is available (and tested
+ * against it): one dot product per output element, rows across threads. */
+static inline void matmul_forward_reference(float *out, const float *inp, const float *weight,
+                                     const float *bias, int N, int IC, int OC) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * IC;
+        for (int o = 0; o < OC; o++) {
+            const float *w = weight + (size_t)o * IC;
+            float sum = bias ? bias[o] : 0.0f;
+            for (int i = 0; i < IC; i++) sum += x[i] * w[i];
+            out[(size_t)n * OC + o] = sum;
+        }
+    }
+}
+
+/* dinp (N, IC) += dout @ weight;  dweight (OC, IC) += dout^T @ inp;  dbias += column sums */
+static inline void matmul_backward_reference(float *dinp, float *dweight, float *dbias, const float *dout,
+                                      const float *inp, const float *weight, int N, int IC, int OC) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        float *dx = dinp + (size_t)n * IC;
+        for (int o = 0; o < OC; o++) {
+            float g = dout[(size_t)n * OC + o];
+            const float *w = weight + (size_t)o * IC;
+            for (int i = 0; i < IC; i++) dx[i] += g * w[i];
+        }
+    }
+#pragma omp parallel for schedule(static)
+    for (int o = 0; o < OC; o++) {
+        float *dw = dweight + (size_t)o * IC;
+        for (int n = 0; n < N; n++) {
+            float g = dout[(size_t)n * OC + o];
+            const float *x = inp + (size_t)n * IC;
+            for (int i = 0; i < IC; i++) dw[i] += g * x[i];
+        }
+    }
+    if (dbias) {
+#pragma omp parallel for schedule(static)
+        for (int o = 0; o < OC; o++) {
+            float sum = 0.0f;
+            for (int n = 0; n < N; n++) sum += dout[(size_t)n * OC + o];
+            dbias[o] += sum;
+        }
+    }
+}
+
+static inline void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+                           int N, int IC, int OC) {
+#ifdef USE_CBLAS
+    /* start from the bias in every row, then out += inp @ weight^T */
+    if (bias) {
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, sizeof(float) * OC);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, weight, IC,
+                bias ? 1.0f : 0.0f, out, OC);
+#else
+    matmul_forward_reference(out, inp, weight, bias, N, IC, OC);
+#endif
+}
+
+static inline void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                            const float *inp, const float *weight, int N, int IC, int OC) {
+#ifdef USE_CBLAS
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, weight, IC,
+                1.0f, dinp, IC);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f,
+                dweight, IC);
+    if (dbias) {
+        /* column sums, split by column blocks so each thread owns its outputs */
+#pragma omp parallel for schedule(static)
+        for (int o0 = 0; o0 < OC; o0 += 64) {
+            int o1 = o0 + 64 < OC ? o0 + 64 : OC;
+            float sum[64] = {0};
+            for (int n = 0; n < N; n++)
+                for (int o = o0; o < o1; o++) sum[o - o0] += dout[(size_t)n * OC + o];
+            for (int o = o0; o < o1; o++) dbias[o] += sum[o - o0];
+        }
+    }
+#else
+    matmul_backward_reference(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
+#endif
+}
+
+/* ---- LayerNorm over channels: out (N, C) = (x - mean) / std * w + b ---- */
+/* mean and rstd (N) are kept for the backward pass. */
+static inline void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                              const float *w, const float *b, int N, int C) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float m = 0.0f, v = 0.0f;
+        for (int i = 0; i < C; i++) m += x[i];
+        m /= C;
+        for (int i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
+        float s = 1.0f / sqrtf(v / C + 1e-5f);
+        float *o = out + (size_t)n * C;
+        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * w[i] + b[i];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+/* With xhat = (x - mean) * rstd and g = dout * w:
+ *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  dw += dout * xhat,  db += dout.
+ * dw/db are reductions over rows: each thread sums its rows privately, then
+ * the partial sums are added in thread order (deterministic for a thread count). */
+static inline void layernorm_backward(float *dinp, float *dw, float *db, const float *dout,
+                               const float *inp, const float *w, const float *mean,
+                               const float *rstd, int N, int C) {
+#pragma omp parallel
+    {
+        float *dw_part = (float *)xcalloc((size_t)2 * C, sizeof(float));
+        float *db_part = dw_part + C;
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+            float m = mean[n], s = rstd[n];
+            float g_mean = 0.0f, gx_mean = 0.0f;
+            for (int i = 0; i < C; i++) {
+                float xhat = (x[i] - m) * s, g = dy[i] * w[i];
+                g_mean += g;
+                gx_mean += g * xhat;
+            }
+            g_mean /= C;
+            gx_mean /= C;
+            float *dx = dinp + (size_t)n * C;
+            for (int i = 0; i < C; i++) {
+                float xhat = (x[i] - m) * s, g = dy[i] * w[i];
+                dx[i] += s * (g - g_mean - xhat * gx_mean);
+                dw_part[i] += dy[i] * xhat;
+                db_part[i] += dy[i];
+            }
+        }
+#pragma omp for ordered schedule(static, 1)
+        for (int t = 0; t < omp_get_num_threads(); t++) {
+#pragma omp ordered
+            for (int i = 0; i < C; i++) { dw[i] += dw_part[i]; db[i] += db_part[i]; }
+        }
+        free(dw_part);
+    }
+}
+
+/* ---- GELU, tanh approximation: out = 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) ---- */
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+static inline void gelu_forward(float *out, const float *inp, size_t N) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
+    }
+}
+
+static inline void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i];
+        float u = GELU_K * (x + 0.044715f * x * x * x);
+        float th = tanhf(u);
+        float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += dout[i] * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
+    }
+}
+
+/* ---- residual: out (N) = a + b ---- */
+static inline void residual_forward(float *out, const float *a, const float *b, size_t N) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
+}
+
+/* ---- RoPE: rotate each pair (x[2k], x[2k+1]) of a head by angle pos * 10000^(-2k/D) ---- */
+/* x is (B, T, stride) with H heads of size D starting at column `col`; the
+ * position is the token's index t, so attention scores depend on i - j only.
+ * cos_sin is (max_seq_len, D/2, 2). Backward rotates by the opposite angle. */
+static inline void rope_rotate(float *x, const float *cos_sin, int B, int T, int stride, int col, int H,
+                        int D, int inverse) {
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < H; h++) {
+                float *v = x + ((size_t)b * T + t) * stride + col + h * D;
+                const float *cs = cos_sin + (size_t)t * D;
+                for (int k = 0; k < D / 2; k++) {
+                    float c = cs[2 * k], s = inverse ? -cs[2 * k + 1] : cs[2 * k + 1];
+                    float x0 = v[2 * k], x1 = v[2 * k + 1];
+                    v[2 * k] = x0 * c - x1 * s;
+                    v[2 * k + 1] = x0 * s + x1 * c;
+                }
+            }
+}
+
+/* ---- rank-masked attention ----
+ * q: rows of (B, T, q_stride) starting at q_col; k, v: rows of (B, T, kv_stride)
+ * at k_col, v_col; out (B, T, C); probs (B, H, T, T) kept for backward.
+ * Position i attends j iff rank[j] < rank[i] + allow_self, i.e.
+ *   allow_self = 1: rank[j] <= rank[i]  (encoder self-attention)
+ *   allow_self = 0: rank[j] <  rank[i]  (decoder cross-attention)
+ * A row with no allowed key outputs zeros (its probs row is all zero). */
+typedef struct {
+    int B, T, H, D;
+    int q_stride, q_col, kv_stride, k_col, v_col;
+} AttentionShape;
+
+static inline int attention_allowed(int32_t rank_j, int32_t rank_i, int allow_self) {
+    return allow_self ? rank_j <= rank_i : rank_j < rank_i;
+}
+
+static inline void attention_forward(float *out, float *probs, const float *q, const float *kv,
+                              const int32_t *ranks, AttentionShape s, int allow_self) {
+    int C = s.H * s.D;
+    float scale = 1.0f / sqrtf((float)s.D);
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < s.B; b++)
+        for (int h = 0; h < s.H; h++) {
+            const int32_t *rank = ranks + (size_t)b * s.T;
+            for (int i = 0; i < s.T; i++) {
+                const float *qi = q + ((size_t)b * s.T + i) * s.q_stride + s.q_col + h * s.D;
+                float *p = probs + (((size_t)b * s.H + h) * s.T + i) * s.T;
+                float *o = out + ((size_t)b * s.T + i) * C + h * s.D;
+                float maxv = -INFINITY;
+                for (int j = 0; j < s.T; j++) {
+                    if (!attention_allowed(rank[j], rank[i], allow_self)) { p[j] = -INFINITY; continue; }
+                    const float *kj = kv + ((size_t)b * s.T + j) * s.kv_stride + s.k_col + h * s.D;
+                    float dot = 0.0f;
+                    for (int d = 0; d < s.D; d++) dot += qi[d] * kj[d];
+                    p[j] = dot * scale;
+                    if (p[j] > maxv) maxv = p[j];
+                }
+                for (int d = 0; d < s.D; d++) o[d] = 0.0f;
+                if (maxv == -INFINITY) { /* nothing to attend to */
+                    for (int j = 0; j < s.T; j++) p[j] = 0.0f;
+                    continue;
+                }
+                float sum = 0.0f;
+                for (int j = 0; j < s.T; j++) {
+                    p[j] = p[j] == -INFINITY ? 0.0f : expf(p[j] - maxv);
+                    sum += p[j];
+                }
+                for (int j = 0; j < s.T; j++) {
+                    p[j] /= sum;
+                    if (p[j] == 0.0f) continue;
+                    const float *vj = kv + ((size_t)b * s.T + j) * s.kv_stride + s.v_col + h * s.D;
+                    for (int d = 0; d < s.D; d++) o[d] += p[j] * vj[d];
+                }
+            }
+        }
+}
+
+/* Backward of the above. With P the probs and dP[i][j] = dout_i . v_j:
+ *   dv_j += sum_i P_ij dout_i
+ *   dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)          (softmax backward)
+ *   dq_i += scale * sum_j dS_ij k_j,   dk_j += scale * sum_i dS_ij q_i
+ * One thread owns one (b, h), so every write to dq/dk/dv slices is race-free. */
+static inline void attention_backward(float *dq, float *dkv, const float *dout, const float *probs,
+                               const float *q, const float *kv, AttentionShape s) {
+    int C = s.H * s.D;
+    float scale = 1.0f / sqrtf((float)s.D);
+#pragma omp parallel
+    {
+        float *dp = (float *)xmalloc(sizeof(float) * s.T);
+#pragma omp for collapse(2) schedule(static)
+        for (int b = 0; b < s.B; b++)
+            for (int h = 0; h < s.H; h++)
+                for (int i = 0; i < s.T; i++) {
+                    const float *p = probs + (((size_t)b * s.H + h) * s.T + i) * s.T;
+                    const float *doi = dout + ((size_t)b * s.T + i) * C + h * s.D;
+                    const float *qi = q + ((size_t)b * s.T + i) * s.q_stride + s.q_col + h * s.D;
+                    float *dqi = dq + ((size_t)b * s.T + i) * s.q_stride + s.q_col + h * s.D;
+                    float p_dot_dp = 0.0f;
+                    for (int j = 0; j < s.T; j++) {
+                        dp[j] = 0.0f;
+                        if (p[j] == 0.0f) continue;
+                        size_t row = ((size_t)b * s.T + j) * s.kv_stride + h * s.D;
+                        const float *vj = kv + row + s.v_col;
+                        float *dvj = dkv + row + s.v_col;
+                        float dot = 0.0f;
+                        for (int d = 0; d < s.D; d++) {
+                            dot += doi[d] * vj[d];
+                            dvj[d] += p[j] * doi[d];
+                        }
+                        dp[j] = dot;
+                        p_dot_dp += p[j] * dot;
+                    }
+                    for (int j = 0; j < s.T; j++) {
+                        if (p[j] == 0.0f) continue;
+                        float ds = p[j] * (dp[j] - p_dot_dp) * scale;
+                        size_t row = ((size_t)b * s.T + j) * s.kv_stride + h * s.D;
+                        const float *kj = kv + row + s.k_col;
+                        float *dkj = dkv + row + s.k_col;
+                        for (int d = 0; d < s.D; d++) {
+                            dqi[d] += ds * kj[d];
+                            dkj[d] += ds * qi[d];
+                        }
+                    }
+                }
+        free(dp);
+    }
+}
+
+/* ---- softmax + cross-entropy over the S scored rows, fused ----
+ * logits (S, V) in; losses (S) out; the logits are overwritten by their
+ * gradient d(mean loss)/d(logits) = (softmax - onehot(target)) / S. */
+static inline void crossentropy_forward_backward(float *logits, float *losses, const int32_t *targets,
+                                          int S, int V, int want_grad) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < S; n++) {
+        float *z = logits + (size_t)n * V;
+        float maxv = -INFINITY;
+        for (int i = 0; i < V; i++) if (z[i] > maxv) maxv = z[i];
+        double sum = 0.0;
+        for (int i = 0; i < V; i++) sum += expf(z[i] - maxv);
+        float logsum = maxv + (float)log(sum);
+        losses[n] = logsum - z[targets[n]];
+        if (want_grad) {
+            for (int i = 0; i < V; i++) z[i] = expf(z[i] - logsum) / S;
+            z[targets[n]] -= 1.0f / S;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. the model                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* One batch: B sequences padded to T. The objective's rank sampler fills
+ * ranks and the list of scored positions (flat index b*T + t) with their
+ * targets (the token that belongs there). */
+typedef struct {
+    int B, T;
+    int32_t *tokens;         /* (B, T), TOK_PAD after a sequence's end */
+    int32_t *ranks;          /* (B, T) */
+    int32_t *lengths;        /* (B) tokens before padding */
+    int n_scored;            /* S */
+    int32_t *scored;         /* (S) flat positions */
+    int32_t *targets;        /* (S) */
+    int capacity_B, capacity_T;
+} Batch;
+
+static inline void batch_init(Batch *bt, int B, int T) {
+    memset(bt, 0, sizeof *bt);
+    bt->capacity_B = B;
+    bt->capacity_T = T;
+    bt->tokens = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
+    bt->ranks = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
+    bt->lengths = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B);
+    bt->scored = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
+    bt->targets = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
+}
+
+static inline void batch_free(Batch *bt) {
+    free(bt->tokens); free(bt->ranks); free(bt->lengths); free(bt->scored); free(bt->targets);
+}
+
+/* Mark position t of row b as scored: its loss is -log p(token there). */
+static inline void batch_score(Batch *bt, int b, int t) {
+    int flat = b * bt->T + t;
+    bt->scored[bt->n_scored] = flat;
+    bt->targets[bt->n_scored] = bt->tokens[flat];
+    bt->n_scored++;
+}
+
+/* Activations kept for the backward pass, all in one buffer. */
+typedef struct {
+    float *enc_x;     /* (L, B, T, C)  input of encoder block l (x_0 = embeddings) */
+    float *enc_ln1;   /* (L, B, T, C) */
+    float *enc_ln1_mean, *enc_ln1_rstd; /* (L, B, T) */
+    float *enc_qkv;   /* (L, B, T, 3C) queries and keys already rotated by RoPE */
+    float *enc_probs; /* (L-1, B, H, T, T) */
+    float *enc_atty;  /* (L-1, B, T, C) attention output before the projection */
+    float *enc_xmid;  /* (L-1, B, T, C) x + attention */
+    float *enc_ln2;   /* (L-1, B, T, C) */
+    float *enc_ln2_mean, *enc_ln2_rstd; /* (L-1, B, T) */
+    float *enc_fch;   /* (L-1, B, T, 4C) MLP hidden before GELU */
+    float *enc_fch_gelu; /* (L-1, B, T, 4C) */
+    float *dec_z;     /* (L+1, B, T, C) query-stream states; z_0 = dec_input everywhere */
+    float *dec_ln1;   /* (L, B, T, C) */
+    float *dec_ln1_mean, *dec_ln1_rstd;
+    float *dec_q;     /* (L, B, T, C) rotated queries */
+    float *dec_probs; /* (L, B, H, T, T) */
+    float *dec_atty;  /* (L, B, T, C) */
+    float *dec_zmid;  /* (L, B, T, C) */
+    float *dec_ln2;
+    float *dec_ln2_mean, *dec_ln2_rstd;
+    float *dec_fch, *dec_fch_gelu; /* (L, B, T, 4C) */
+    float *lnf;       /* (B, T, C) */
+    float *lnf_mean, *lnf_rstd; /* (B, T) */
+    float *scored_x;  /* (S, C) final states at the scored positions */
+    float *logits;    /* (S, V); after backward-mode forward: their gradient */
+    float *losses;    /* (S) */
+} Activations;
+
+/* Scratch gradients of activations for the backward pass. */
+typedef struct {
+    float *dx;        /* (B, T, C) running residual gradient */
+    float *dln;       /* (B, T, C) */
+    float *datty;     /* (B, T, C) */
+    float *dq;        /* (B, T, C) decoder queries */
+    float *dfch;      /* (B, T, 4C) */
+    float *dfch_gelu; /* (B, T, 4C) */
+    float *dqkv;      /* (L, B, T, 3C) encoder q/k/v: both streams add into k and v */
+    float *dscored_x; /* (S, C) */
+} ActivationGrads;
+
+typedef struct {
+    ModelConfig config;
+    size_t param_sizes[NUM_PARAM_TENSORS];
+    int param_decays[NUM_PARAM_TENSORS];
+    float *param_ptrs[NUM_PARAM_TENSORS]; /* pointers into params */
+    float *grad_ptrs[NUM_PARAM_TENSORS];  /* pointers into grads */
+    size_t n_params;
+    float *params, *grads;
+    float *adam_m, *adam_v; /* AdamW moments, allocated on first update */
+    float *rope;            /* (max_seq_len, D/2, 2) cos, sin */
+    /* activations for batches up to act_B x act_T */
+    int act_B, act_T;
+    float *act_memory, *grad_act_memory;
+    Activations acts;
+    ActivationGrads gacts;
+} Model;
+
+static inline void model_check_config(const ModelConfig *c, const char *where) {
+    if (c->n_layer < 1 || c->n_layer > 64 || c->n_head < 1 || c->n_embd < 2 ||
+        c->n_embd % c->n_head != 0 || (c->n_embd / c->n_head) % 2 != 0 || c->vocab_size < 1 ||
+        c->max_seq_len < 2 || c->max_seq_len > 65536)
+        die("%s: invalid model configuration (layers %d, heads %d, width %d, vocab %d, max length "
+            "%d); the width must be a multiple of the heads with an even head size",
+            where, c->n_layer, c->n_head, c->n_embd, c->vocab_size, c->max_seq_len);
+}
+
+/* Allocate parameters and gradients (zeroed); no initialization. */
+static inline void model_alloc(Model *m, const ModelConfig *c) {
+    memset(m, 0, sizeof *m);
+    m->config = *c;
+    param_sizes(c, m->param_sizes, m->param_decays);
+    m->n_params = 0;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) m->n_params += m->param_sizes[i];
+    m->params = (float *)xcalloc(m->n_params, sizeof(float));
+    m->grads = (float *)xcalloc(m->n_params, sizeof(float));
+    size_t off = 0;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        m->param_ptrs[i] = m->params + off;
+        m->grad_ptrs[i] = m->grads + off;
+        off += m->param_sizes[i];
+    }
+    int D = c->n_embd / c->n_head;
+    m->rope = (float *)xmalloc(sizeof(float) * (size_t)c->max_seq_len * D);
+    for (int t = 0; t < c->max_seq_len; t++)
+        for (int k = 0; k < D / 2; k++) {
+            double angle = t * pow(10000.0, -2.0 * k / D);
+            m->rope[(size_t)t * D + 2 * k] = (float)cos(angle);
+            m->rope[(size_t)t * D + 2 * k + 1] = (float)sin(angle);
+        }
+}
+
+/* GPT-2 style initialization: N(0, 0.02) matrices, the projections that
+ * write into the residual streams scaled by 1/sqrt(2L), LayerNorm w=1 b=0. */
+static inline void model_init_params(Model *m, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, seed);
+    float proj_std = 0.02f / sqrtf(2.0f * m->config.n_layer);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        float *p = m->param_ptrs[i];
+        size_t n = m->param_sizes[i];
+        int is_ln_weight = i == P_ENC_LN1_W || i == P_ENC_LN2_W || i == P_DEC_LN1_W ||
+                           i == P_DEC_LN2_W || i == P_LNF_W;
+        int is_residual_proj = i == P_ENC_ATTN_W || i == P_ENC_PROJ_W || i == P_DEC_ATTN_W ||
+                               i == P_DEC_PROJ_W;
+        for (size_t k = 0; k < n; k++) {
+            if (is_ln_weight) p[k] = 1.0f;
+            else if (m->param_decays[i] || i == P_DEC_INPUT)
+                p[k] = (is_residual_proj ? proj_std : 0.02f) * rng_normal(&rng);
+            else p[k] = 0.0f; /* biases */
+        }
+    }
+}
+
+/* (Re)allocate activation memory for batches of up to B x T. */
+static inline void model_ensure_activations(Model *m, int B, int T) {
+    if (T > m->config.max_seq_len)
+        die("sequence length %d exceeds the model's maximum %d", T, m->config.max_seq_len);
+    if (B <= m->act_B && T <= m->act_T) return;
+    if (B < m->act_B) B = m->act_B;
+    if (T < m->act_T) T = m->act_T;
+    free(m->act_memory);
+    free(m->grad_act_memory);
+    size_t L = m->config.n_layer, C = m->config.n_embd, H = m->config.n_head;
+    size_t V = m->config.vocab_size, BT = (size_t)B * T, Lm = L - 1;
+    /* one table of sizes, used twice: to size the buffer and to carve it */
+    float **ptrs[] = {&m->acts.enc_x, &m->acts.enc_ln1, &m->acts.enc_ln1_mean,
+                      &m->acts.enc_ln1_rstd, &m->acts.enc_qkv, &m->acts.enc_probs,
+                      &m->acts.enc_atty, &m->acts.enc_xmid, &m->acts.enc_ln2,
+                      &m->acts.enc_ln2_mean, &m->acts.enc_ln2_rstd, &m->acts.enc_fch,
+                      &m->acts.enc_fch_gelu, &m->acts.dec_z, &m->acts.dec_ln1,
+                      &m->acts.dec_ln1_mean, &m->acts.dec_ln1_rstd, &m->acts.dec_q,
+                      &m->acts.dec_probs, &m->acts.dec_atty, &m->acts.dec_zmid,
+                      &m->acts.dec_ln2, &m->acts.dec_ln2_mean, &m->acts.dec_ln2_rstd,
+                      &m->acts.dec_fch, &m->acts.dec_fch_gelu, &m->acts.lnf, &m->acts.lnf_mean,
+                      &m->acts.lnf_rstd, &m->acts.scored_x, &m->acts.logits, &m->acts.losses};
+    size_t sizes[] = {L * BT * C, L * BT * C, L * BT, L * BT, L * BT * 3 * C,
+                      Lm * BT * H * T, Lm * BT * C, Lm * BT * C, Lm * BT * C, Lm * BT, Lm * BT,
+                      Lm * BT * 4 * C, Lm * BT * 4 * C, (L + 1) * BT * C, L * BT * C, L * BT,
+                      L * BT, L * BT * C, L * BT * H * T, L * BT * C, L * BT * C, L * BT * C,
+                      L * BT, L * BT, L * BT * 4 * C, L * BT * 4 * C, BT * C, BT, BT, BT * C,
+                      BT * V, BT};
+    int n = (int)(sizeof sizes / sizeof sizes[0]);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += sizes[i];
+    m->act_memory = (float *)xcalloc(total, sizeof(float));
+    for (int i = 0, off = 0; i < n; i++) { *ptrs[i] = m->act_memory + off; off += (int)sizes[i]; }
+
+    float **gptrs[] = {&m->gacts.dx, &m->gacts.dln, &m->gacts.datty, &m->gacts.dq,
+                       &m->gacts.dfch, &m->gacts.dfch_gelu, &m->gacts.dqkv, &m->gacts.dscored_x};
+    size_t gsizes[] = {BT * C, BT * C, BT * C, BT * C, BT * 4 * C, BT * 4 * C, L * BT * 3 * C, BT * C};
+    int gn = (int)(sizeof gsizes / sizeof gsizes[0]);
+    total = 0;
+    for (int i = 0; i < gn; i++) total += gsizes[i];
+    m->grad_act_memory = (float *)xcalloc(total, sizeof(float));
+    size_t off = 0;
+    for (int i = 0; i < gn; i++) { *gptrs[i] = m->grad_act_memory + off; off += gsizes[i]; }
+    m->act_B = B;
+    m->act_T = T;
+}
+
+static inline void model_free(Model *m) {
+    free(m->params); free(m->grads); free(m->adam_m); free(m->adam_v); free(m->rope);
+    free(m->act_memory); free(m->grad_act_memory);
+    memset(m, 0, sizeof *m);
+}
+
+/* Forward pass. Returns the mean cross-entropy over the scored positions
+ * (0 if none). With want_grad the logits are replaced by their gradient,
+ * ready for model_backward; without it acts.logits (S, V) keeps the logits. */
+static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
+    const ModelConfig *c = &m->config;
+    int B = bt->B, T = bt->T, C = c->n_embd, H = c->n_head, D = C / H, L = c->n_layer;
+    int V = c->vocab_size, S = bt->n_scored;
+    size_t BT = (size_t)B * T, BTC = BT * C;
+    model_ensure_activations(m, B, T);
+    Activations *a = &m->acts;
+    float **p = m->param_ptrs;
+    for (size_t i = 0; i < BT; i++)
+        if (bt->tokens[i] < 0 || bt->tokens[i] >= V)
+            die("token id %d outside the model's vocabulary of %d", bt->tokens[i], V);
+
+    /* ---- encoder (content stream) ---- */
+    /* x_0 = token embeddings; no absolute positions (RoPE in attention) */
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < BT; i++)
+        memcpy(a->enc_x + i * C, p[P_WTE] + (size_t)bt->tokens[i] * C, sizeof(float) * C);
+    for (int l = 0; l < L; l++) {
+        float *x = a->enc_x + l * BTC, *ln1 = a->enc_ln1 + l * BTC;
+        float *qkv = a->enc_qkv + l * BTC * 3;
+        layernorm_forward(ln1, a->enc_ln1_mean + l * BT, a->enc_ln1_rstd + l * BT, x,
+                          p[P_ENC_LN1_W] + l * C, p[P_ENC_LN1_B] + l * C, (int)BT, C);
+        matmul_forward(qkv, ln1, p[P_ENC_QKV_W] + (size_t)l * 3 * C * C, p[P_ENC_QKV_B] + l * 3 * C,
+                       (int)BT, C, 3 * C);
+        rope_rotate(qkv, m->rope, B, T, 3 * C, 0, H, D, 0); /* queries */
+        rope_rotate(qkv, m->rope, B, T, 3 * C, C, H, D, 0); /* keys */
+        if (l == L - 1) break; /* the last block's keys/values are all the decoder reads */
+        AttentionShape sh = {B, T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
+        float *atty = a->enc_atty + l * BTC, *xmid = a->enc_xmid + l * BTC;
+        float *ln2 = a->enc_ln2 + l * BTC;
+        float *fch = a->enc_fch + l * BTC * 4, *fchg = a->enc_fch_gelu + l * BTC * 4;
+        float *tmp = a->enc_x + (l + 1) * BTC; /* next block's input, used as scratch first */
+        attention_forward(atty, a->enc_probs + l * BT * H * T, qkv, qkv, bt->ranks, sh, 1);
+        matmul_forward(tmp, atty, p[P_ENC_ATTN_W] + (size_t)l * C * C, p[P_ENC_ATTN_B] + l * C,
+                       (int)BT, C, C);
+        residual_forward(xmid, x, tmp, BTC);
+        layernorm_forward(ln2, a->enc_ln2_mean + l * BT, a->enc_ln2_rstd + l * BT, xmid,
+                          p[P_ENC_LN2_W] + l * C, p[P_ENC_LN2_B] + l * C, (int)BT, C);
+        matmul_forward(fch, ln2, p[P_ENC_FC_W] + (size_t)l * 4 * C * C, p[P_ENC_FC_B] + l * 4 * C,
+                       (int)BT, C, 4 * C);
+        gelu_forward(fchg, fch, BTC * 4);
+        matmul_forward(tmp, fchg, p[P_ENC_PROJ_W] + (size_t)l * 4 * C * C, p[P_ENC_PROJ_B] + l * C,
+                       (int)BT, 4 * C, C);
+        residual_forward(a->enc_x + (l + 1) * BTC, xmid, tmp, BTC);
+    }
+
+    /* ---- decoder (query stream) ---- */
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < BT; i++) memcpy(a->dec_z + i * C, p[P_DEC_INPUT], sizeof(float) * C);
+    for (int l = 0; l < L; l++) {
+        float *z = a->dec_z + l * BTC, *znext = a->dec_z + (l + 1) * BTC;
+        float *ln1 = a->dec_ln1 + l * BTC, *q = a->dec_q + l * BTC;
+        float *atty = a->dec_atty + l * BTC, *zmid = a->dec_zmid + l * BTC;
+        float *ln2 = a->dec_ln2 + l * BTC;
+        float *fch = a->dec_fch + l * BTC * 4, *fchg = a->dec_fch_gelu + l * BTC * 4;
+        layernorm_forward(ln1, a->dec_ln1_mean + l * BT, a->dec_ln1_rstd + l * BT, z,
+                          p[P_DEC_LN1_W] + l * C, p[P_DEC_LN1_B] + l * C, (int)BT, C);
+        matmul_forward(q, ln1, p[P_DEC_Q_W] + (size_t)l * C * C, p[P_DEC_Q_B] + l * C, (int)BT, C, C);
+        rope_rotate(q, m->rope, B, T, C, 0, H, D, 0);
+        /* queries from the query stream, keys/values from encoder block l */
+        AttentionShape sh = {B, T, H, D, C, 0, 3 * C, C, 2 * C};
+        attention_forward(atty, a->dec_probs + l * BT * H * T, q, a->enc_qkv + l * BTC * 3,
+                          bt->ranks, sh, 0);
+        matmul_forward(znext, atty, p[P_DEC_ATTN_W] + (size_t)l * C * C, p[P_DEC_ATTN_B] + l * C,
+                       (int)BT, C, C);
+        residual_forward(zmid, z, znext, BTC);
+        layernorm_forward(ln2, a->dec_ln2_mean + l * BT, a->dec_ln2_rstd + l * BT, zmid,
+                          p[P_DEC_LN2_W] + l * C, p[P_DEC_LN2_B] + l * C, (int)BT, C);
+        matmul_forward(fch, ln2, p[P_DEC_FC_W] + (size_t)l * 4 * C * C, p[P_DEC_FC_B] + l * 4 * C,
+                       (int)BT, C, 4 * C);
+        gelu_forward(fchg, fch, BTC * 4);
+        matmul_forward(znext, fchg, p[P_DEC_PROJ_W] + (size_t)l * 4 * C * C,
+                       p[P_DEC_PROJ_B] + l * C, (int)BT, 4 * C, C);
+        residual_forward(znext, zmid, znext, BTC);
+    }
+
+    /* ---- output: final LayerNorm, logits at the scored positions only ---- */
+    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->dec_z + L * BTC, p[P_LNF_W],
+                      p[P_LNF_B], (int)BT, C);
+    if (S == 0) return 0.0f;
+#pragma omp parallel for schedule(static)
+    for (int s = 0; s < S; s++)
+        memcpy(a->scored_x + (size_t)s * C, a->lnf + (size_t)bt->scored[s] * C, sizeof(float) * C);
+    matmul_forward(a->logits, a->scored_x, p[P_WTE], NULL, S, C, V); /* tied embedding */
+    crossentropy_forward_backward(a->logits, a->losses, bt->targets, S, V, want_grad);
+    double loss = 0.0;
+    for (int s = 0; s < S; s++) loss += a->losses[s];
+    return (float)(loss / S);
+}
+
+static inline void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
+
+/* Backward pass: adds d(mean loss)/d(params) into m->grads. Must follow
+ * model_forward(m, bt, 1) on the same batch. */
+static inline void model_backward(Model *m, const Batch *bt) {
+    const ModelConfig *c = &m->config;
+    int B = bt->B, T = bt->T, C = c->n_embd, H = c->n_head, D = C / H, L = c->n_layer;
+    int V = c->vocab_size, S = bt->n_scored;
+    size_t BT = (size_t)B * T, BTC = BT * C;
+    Activations *a = &m->acts;
+    ActivationGrads *g = &m->gacts;
+    float **p = m->param_ptrs, **dp = m->grad_ptrs;
+    if (S == 0) return;
+
+    /* logits = scored_x @ wte^T */
+    memset(g->dscored_x, 0, sizeof(float) * (size_t)S * C);
+    matmul_backward(g->dscored_x, dp[P_WTE], NULL, a->logits, a->scored_x, p[P_WTE], S, C, V);
+    /* scatter back to (B, T, C): unscored positions get no gradient */
+    memset(g->dln, 0, sizeof(float) * BTC);
+    for (int s = 0; s < S; s++) {
+        float *dst = g->dln + (size_t)bt->scored[s] * C;
+        for (int i = 0; i < C; i++) dst[i] += g->dscored_x[(size_t)s * C + i];
+    }
+    memset(g->dx, 0, sizeof(float) * BTC);
+    layernorm_backward(g->dx, dp[P_LNF_W], dp[P_LNF_B], g->dln, a->dec_z + L * BTC, p[P_LNF_W],
+                       a->lnf_mean, a->lnf_rstd, (int)BT, C);
+
+    /* ---- decoder, last block first; g->dx holds d(loss)/d(z_{l+1}) ---- */
+    memset(g->dqkv, 0, sizeof(float) * L * BTC * 3);
+    for (int l = L - 1; l >= 0; l--) {
+        float *z = a->dec_z + l * BTC, *zmid = a->dec_zmid + l * BTC;
+        float *fch = a->dec_fch + l * BTC * 4, *fchg = a->dec_fch_gelu + l * BTC * 4;
+        /* MLP: z_{l+1} = zmid + proj(gelu(fc(ln2(zmid)))); dx passes through the residual */
+        memset(g->dfch_gelu, 0, sizeof(float) * BTC * 4);
+        matmul_backward(g->dfch_gelu, dp[P_DEC_PROJ_W] + (size_t)l * 4 * C * C,
+                        dp[P_DEC_PROJ_B] + l * C, g->dx, fchg,
+                        p[P_DEC_PROJ_W] + (size_t)l * 4 * C * C, (int)BT, 4 * C, C);
+        memset(g->dfch, 0, sizeof(float) * BTC * 4);
+        gelu_backward(g->dfch, fch, g->dfch_gelu, BTC * 4);
+        memset(g->dln, 0, sizeof(float) * BTC);
+        matmul_backward(g->dln, dp[P_DEC_FC_W] + (size_t)l * 4 * C * C, dp[P_DEC_FC_B] + l * 4 * C,
+                        g->dfch, a->dec_ln2 + l * BTC, p[P_DEC_FC_W] + (size_t)l * 4 * C * C,
+                        (int)BT, C, 4 * C);
+        layernorm_backward(g->dx, dp[P_DEC_LN2_W] + l * C, dp[P_DEC_LN2_B] + l * C, g->dln, zmid,
+                           p[P_DEC_LN2_W] + l * C, a->dec_ln2_mean + l * BT,
+                           a->dec_ln2_rstd + l * BT, (int)BT, C);
+        /* cross-attention: zmid = z + attn_out(attention(q(ln1(z)), k_l, v_l)) */
+        memset(g->datty, 0, sizeof(float) * BTC);
+        matmul_backward(g->datty, dp[P_DEC_ATTN_W] + (size_t)l * C * C, dp[P_DEC_ATTN_B] + l * C,
+                        g->dx, a->dec_atty + l * BTC, p[P_DEC_ATTN_W] + (size_t)l * C * C,
+                        (int)BT, C, C);
+        memset(g->dq, 0, sizeof(float) * BTC);
+        AttentionShape sh = {B, T, H, D, C, 0, 3 * C, C, 2 * C};
+        attention_backward(g->dq, g->dqkv + l * BTC * 3, g->datty, a->dec_probs + l * BT * H * T,
+                           a->dec_q + l * BTC, a->enc_qkv + l * BTC * 3, sh);
+        rope_rotate(g->dq, m->rope, B, T, C, 0, H, D, 1); /* undo the rotation */
+        memset(g->dln, 0, sizeof(float) * BTC);
+        matmul_backward(g->dln, dp[P_DEC_Q_W] + (size_t)l * C * C, dp[P_DEC_Q_B] + l * C, g->dq,
+                        a->dec_ln1 + l * BTC, p[P_DEC_Q_W] + (size_t)l * C * C, (int)BT, C, C);
+        layernorm_backward(g->dx, dp[P_DEC_LN1_W] + l * C, dp[P_DEC_LN1_B] + l * C, g->dln, z,
+                           p[P_DEC_LN1_W] + l * C, a->dec_ln1_mean + l * BT,
+                           a->dec_ln1_rstd + l * BT, (int)BT, C);
+    }
+    /* z_0 is dec_input at every position */
+    for (size_t i = 0; i < BT; i++)
+        for (int k = 0; k < C; k++) dp[P_DEC_INPUT][k] += g->dx[i * C + k];
+
+    /* ---- encoder, last block first; g->dqkv[l] already holds the decoder's
+     *      gradient for keys/values of block l ---- */
+    memset(g->dx, 0, sizeof(float) * BTC); /* nothing reads the last block's output */
+    for (int l = L - 1; l >= 0; l--) {
+        float *x = a->enc_x + l * BTC, *qkv = a->enc_qkv + l * BTC * 3, *dqkv = g->dqkv + l * BTC * 3;
+        if (l < L - 1) {
+            float *xmid = a->enc_xmid + l * BTC;
+            float *fch = a->enc_fch + l * BTC * 4, *fchg = a->enc_fch_gelu + l * BTC * 4;
+            memset(g->dfch_gelu, 0, sizeof(float) * BTC * 4);
+            matmul_backward(g->dfch_gelu, dp[P_ENC_PROJ_W] + (size_t)l * 4 * C * C,
+                            dp[P_ENC_PROJ_B] + l * C, g->dx, fchg,
+                            p[P_ENC_PROJ_W] + (size_t)l * 4 * C * C, (int)BT, 4 * C, C);
+            memset(g->dfch, 0, sizeof(float) * BTC * 4);
+            gelu_backward(g->dfch, fch, g->dfch_gelu, BTC * 4);
+            memset(g->dln, 0, sizeof(float) * BTC);
+            matmul_backward(g->dln, dp[P_ENC_FC_W] + (size_t)l * 4 * C * C,
+                            dp[P_ENC_FC_B] + l * 4 * C, g->dfch, a->enc_ln2 + l * BTC,
+                            p[P_ENC_FC_W] + (size_t)l * 4 * C * C, (int)BT, C, 4 * C);
+            layernorm_backward(g->dx, dp[P_ENC_LN2_W] + l * C, dp[P_ENC_LN2_B] + l * C, g->dln,
+                               xmid, p[P_ENC_LN2_W] + l * C, a->enc_ln2_mean + l * BT,
+                               a->enc_ln2_rstd + l * BT, (int)BT, C);
+            memset(g->datty, 0, sizeof(float) * BTC);
+            matmul_backward(g->datty, dp[P_ENC_ATTN_W] + (size_t)l * C * C,
+                            dp[P_ENC_ATTN_B] + l * C, g->dx, a->enc_atty + l * BTC,
+                            p[P_ENC_ATTN_W] + (size_t)l * C * C, (int)BT, C, C);
+            AttentionShape sh = {B, T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
+            attention_backward(dqkv, dqkv, g->datty, a->enc_probs + l * BT * H * T, qkv, qkv, sh);
+        }
+        /* queries and keys were rotated after the projection: rotate their gradients back */
+        rope_rotate(dqkv, m->rope, B, T, 3 * C, 0, H, D, 1);
+        rope_rotate(dqkv, m->rope, B, T, 3 * C, C, H, D, 1);
+        memset(g->dln, 0, sizeof(float) * BTC);
+        matmul_backward(g->dln, dp[P_ENC_QKV_W] + (size_t)l * 3 * C * C, dp[P_ENC_QKV_B] + l * 3 * C,
+                        dqkv, a->enc_ln1 + l * BTC, p[P_ENC_QKV_W] + (size_t)l * 3 * C * C,
+                        (int)BT, C, 3 * C);
+        layernorm_backward(g->dx, dp[P_ENC_LN1_W] + l * C, dp[P_ENC_LN1_B] + l * C, g->dln, x,
+                           p[P_ENC_LN1_W] + l * C, a->enc_ln1_mean + l * BT,
+                           a->enc_ln1_rstd + l * BT, (int)BT, C);
+    }
+    /* x_0 = wte[tokens]: scatter into the embedding rows (serial: rows repeat) */
+    for (size_t i = 0; i < BT; i++) {
+        float *dst = dp[P_WTE] + (size_t)bt->tokens[i] * C;
+        for (int k = 0; k < C; k++) dst[k] += g->dx[i * C + k];
+    }
+}
+
+/* ---- optimizer: AdamW with global-norm clipping ---- */
+typedef struct {
+    float lr, beta1, beta2, eps, weight_decay, grad_clip;
+} AdamWConfig;
+
+/* Scale gradients so their global L2 norm is at most max_norm; returns the norm before. */
+static inline float clip_grad_norm(Model *m, float max_norm) {
+    double sumsq = 0.0;
+#pragma omp parallel for reduction(+ : sumsq) schedule(static)
+    for (size_t i = 0; i < m->n_params; i++) sumsq += (double)m->grads[i] * m->grads[i];
+    float norm = (float)sqrt(sumsq);
+    if (max_norm > 0 && norm > max_norm) {
+        float scale = max_norm / norm;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < m->n_params; i++) m->grads[i] *= scale;
+    }
+    return norm;
+}
+
+/* One AdamW step (Loshchilov & Hutter): decoupled weight decay on matrices.
+ * `step` counts from 1 (bias correction). */
+static inline void adamw_update(Model *m, const AdamWConfig *o, int step) {
+    if (!m->adam_m) {
+        m->adam_m = (float *)xcalloc(m->n_params, sizeof(float));
+        m->adam_v = (float *)xcalloc(m->n_params, sizeof(float));
+    }
+    float c1 = 1.0f - powf(o->beta1, (float)step), c2 = 1.0f - powf(o->beta2, (float)step);
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
+        size_t off = (size_t)(m->param_ptrs[t] - m->params), n = m->param_sizes[t];
+        float wd = m->param_decays[t] ? o->weight_decay : 0.0f;
+#pragma omp parallel for schedule(static)
+        for (size_t i = off; i < off + n; i++) {
+            float gr = m->grads[i];
+            float mm = m->adam_m[i] = o->beta1 * m->adam_m[i] + (1.0f - o->beta1) * gr;
+            float vv = m->adam_v[i] = o->beta2 * m->adam_v[i] + (1.0f - o->beta2) * gr * gr;
+            float update = (mm / c1) / (sqrtf(vv / c2) + o->eps);
+            m->params[i] -= o->lr * (update + wd * m->params[i]);
+        }
+    }
+}
+
+/* Learning rate at `step` (0-based): linear warmup, then cosine decay to min_frac * lr. */
+static inline float lr_schedule(float lr, int step, int warmup, int total, float min_frac) {
+    if (step < warmup) return lr * (float)(step + 1) / (float)warmup;
+    if (total <= warmup) return lr;
+    float progress = (float)(step - warmup) / (float)(total - warmup);
+    if (progress > 1.0f) progress = 1.0f;
+    float cosine = 0.5f * (1.0f + cosf(3.14159265358979f * progress));
+    return lr * (min_frac + (1.0f - min_frac) * cosine);
+}
+
+/* ---- checkpoints ----
+ *   CheckpointHeader   256 bytes: what the model is, how it was trained, where training is
+ *   float params[n_params]
+ *   float adam_m[n_params], adam_v[n_params]     (only if has_optimizer)
+ * A checkpoint carries everything 04/05 need to resume bit-identically and
+ * everything 06 needs to evaluate: the configuration, the objective (which
+ * decides the inference ranks) and the vocabulary it was trained with. */
+#define CHECKPOINT_MAGIC 0x31504B43u /* "CKP1" */
+#define CHECKPOINT_VERSION 1
+
+enum { OBJ_NONE = 0, OBJ_AR = 1, OBJ_MLM = 2, OBJ_MLMU = 3, OBJ_PLM = 4, NUM_OBJECTIVES };
+static const char *const OBJECTIVE_NAMES[NUM_OBJECTIVES] = {"none", "ar", "mlm", "mlm-u", "plm"};
+
+/* Everything that defines a training run; stored in the checkpoint. */
+typedef struct {
+    int32_t objective;    /* OBJ_* */
+    float mlm_rate;       /* fixed masking rate for OBJ_MLM */
+    int32_t batch_size;
+    int32_t total_steps;
+    int32_t warmup_steps;
+    float lr, min_lr_frac, weight_decay, grad_clip, beta1, beta2;
+    int32_t eval_every;   /* steps between test evaluations (0: never) */
+    uint64_t seed;
+} TrainConfig;
+
+typedef struct {
+    uint32_t magic, version;
+    ModelConfig model;
+    uint32_t vocab_hash;  /* FNV-1a of the vocab.txt the model was trained with */
+    int32_t has_optimizer;
+    int32_t step;         /* optimizer steps taken */
+    uint64_t n_params;
+    TrainConfig train;
+    uint64_t rng_state;   /* the training loop's RNG, for bit-identical resume */
+    int32_t epoch, epoch_pos; /* position in the shuffled training data */
+    uint8_t reserved[136]; /* pads the header to 256 bytes */
+} CheckpointHeader;
+
+/* the header is exactly 256 bytes; a compile error here means a field changed */
+typedef char checkpoint_header_is_256_bytes[sizeof(CheckpointHeader) == 256 ? 1 : -1];
+
+static inline void checkpoint_save(const char *path, const Model *m, const CheckpointHeader *h_in) {
+    CheckpointHeader h = *h_in;
+    h.magic = CHECKPOINT_MAGIC;
+    h.version = CHECKPOINT_VERSION;
+    h.model = m->config;
+    h.n_params = m->n_params;
+    h.has_optimizer = m->adam_m != NULL;
+    memset(h.reserved, 0, sizeof h.reserved);
+    FILE *f = output_open(path);
+    xfwrite(&h, sizeof h, f, path);
+    xfwrite(m->params, sizeof(float) * m->n_params, f, path);
+    if (h.has_optimizer) {
+        xfwrite(m->adam_m, sizeof(float) * m->n_params, f, path);
+        xfwrite(m->adam_v, sizeof(float) * m->n_params, f, path);
+    }
+    output_commit(f, path);
+}
+
+/* Load a checkpoint into a freshly allocated model; header returned in *h. */
+static inline void checkpoint_load(const char *path, Model *m, CheckpointHeader *h) {
+    FILE *f = xfopen_read(path);
+    xfread(h, sizeof *h, f, path);
+    if (h->magic != CHECKPOINT_MAGIC)
+        die("'%s' is not a checkpoint (magic 0x%08x, expected 0x%08x); make one with 03_model or "
+            "04/05", path, h->magic, CHECKPOINT_MAGIC);
+    if (h->version != CHECKPOINT_VERSION)
+        die("'%s' has checkpoint version %u, this program reads version %u", path, h->version,
+            CHECKPOINT_VERSION);
+    model_check_config(&h->model, path);
+    if (h->train.objective < 0 || h->train.objective >= NUM_OBJECTIVES)
+        die("'%s': unknown objective %d", path, h->train.objective);
+    model_alloc(m, &h->model);
+    if (h->n_params != m->n_params)
+        die("'%s' holds %llu parameters but its configuration needs %zu", path,
+            (unsigned long long)h->n_params, m->n_params);
+    xfread(m->params, sizeof(float) * m->n_params, f, path);
+    if (h->has_optimizer) {
+        m->adam_m = (float *)xmalloc(sizeof(float) * m->n_params);
+        m->adam_v = (float *)xmalloc(sizeof(float) * m->n_params);
+        xfread(m->adam_m, sizeof(float) * m->n_params, f, path);
+        xfread(m->adam_v, sizeof(float) * m->n_params, f, path);
+    }
+    char extra;
+    if (fread(&extra, 1, 1, f) == 1) die("'%s' has trailing bytes after its last tensor", path);
+    fclose(f);
+}
+
+/* The data a model is used on must use the vocabulary it was built for. */
+static inline void check_vocab_matches(const CheckpointHeader *h, const TokenData *d, const char *ckpt,
+                                const char *data) {
+    if ((uint32_t)h->model.vocab_size != d->header.vocab_size || h->vocab_hash != d->header.vocab_hash)
+        die("'%s' was built for a vocabulary of %d tokens (hash %08x) but '%s' uses one of %u "
+            "tokens (hash %08x); tokenize the data and build the model from the same vocab.txt",
+            ckpt, h->model.vocab_size, h->vocab_hash, data, d->header.vocab_size,
+            d->header.vocab_hash);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4. batches from token files, and greedy left-to-right decoding            */
+/* ------------------------------------------------------------------------ */
+
+/* Copy examples[ids[0..n)] into the batch, padded to the longest; ranks and
+ * scored positions are left for the objective's rank sampler. */
+static inline void batch_fill(Batch *bt, const TokenData *d, const int *ids, int n) {
+    int T = 0;
+    for (int b = 0; b < n; b++)
+        if (d->examples[ids[b]].length > T) T = d->examples[ids[b]].length;
+    if (n > bt->capacity_B || T > bt->capacity_T) die("batch of %d x %d exceeds its capacity", n, T);
+    bt->B = n;
+    bt->T = T;
+    bt->n_scored = 0;
+    for (int b = 0; b < n; b++) {
+        const ExampleRecord *e = &d->examples[ids[b]];
+        bt->lengths[b] = e->length;
+        for (int t = 0; t < T; t++) {
+            bt->tokens[b * T + t] = t < e->length ? d->tokens[e->offset + t] : TOK_PAD;
+            bt->ranks[b * T + t] = RANK_NEVER;
+        }
+    }
+}
+
+/* Does an objective decode with AR ranks (rank = position) or with MLM ranks
+ * (everything known has rank 0, the position to predict rank 1)? DESIGN.md's
+ * table: AR and PLM models are left-to-right factorizations; MLM models were
+ * trained to fill masked positions from everything visible. */
+static inline int objective_decodes_with_ar_ranks(int objective) {
+    return objective == OBJ_AR || objective == OBJ_PLM || objective == OBJ_NONE;
+}
+
+/* Results of decoding a set of queries, split by direction. */
+typedef struct {
+    int n[3];              /* queries per direction (index DIR_*) */
+    int exact[3];          /* whole answer, EOS included, right */
+    long tokens[3];        /* answer tokens (EOS included) */
+    long tokens_right[3];  /* of which the greedy output has the gold token */
+} DecodeStats;
+
+/* Greedy left-to-right decoding (DESIGN.md section 2). For each query: the
+ * prompt is context; to predict answer position t the model sees the prompt
+ * and the t tokens generated so far, and position t is the one query. It
+ * stops at EOS or after the gold answer's length (a longer output could not
+ * match anyway). Queries are decoded batch_size at a time.
+ * If `outputs` is not NULL, the generated tokens of query k go to
+ * outputs[k * max_len ...], terminated by -1. */
+static inline DecodeStats decode_queries(Model *m, int objective, const TokenData *d, const int *query_ids,
+                                  int n_queries, int batch_size, int32_t *outputs) {
+    DecodeStats st;
+    memset(&st, 0, sizeof st);
+    int max_len = (int)d->header.max_len;
+    Batch bt;
+    batch_init(&bt, batch_size, max_len);
+    int32_t *generated = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)batch_size * max_len);
+    int *done = (int *)xmalloc(sizeof(int) * batch_size);
+    int ar_ranks = objective_decodes_with_ar_ranks(objective);
+    for (int start = 0; start < n_queries; start += batch_size) {
+        int n = n_queries - start < batch_size ? n_queries - start : batch_size;
+        int max_answer = 0;
+        for (int b = 0; b < n; b++) {
+            const ExampleRecord *e = &d->examples[query_ids[start + b]];
+            int answer_len = e->length - e->answer_start;
+            if (answer_len > max_answer) max_answer = answer_len;
+            done[b] = 0;
+            for (int t = 0; t < max_len; t++) generated[b * max_len + t] = -1;
+        }
+        for (int step = 0; step < max_answer; step++) {
+            /* sequence b: prompt + generated[0..step), then the query position */
+            int T = 0;
+            for (int b = 0; b < n; b++) {
+                const ExampleRecord *e = &d->examples[query_ids[start + b]];
+                if (e->answer_start + step + 1 > T) T = e->answer_start + step + 1;
+            }
+            bt.B = n;
+            bt.T = T;
+            bt.n_scored = 0;
+            for (int b = 0; b < n; b++) {
+                const ExampleRecord *e = &d->examples[query_ids[start + b]];
+                int query_pos = e->answer_start + step;
+                for (int t = 0; t < T; t++) {
+                    int32_t tok = TOK_PAD, rank = RANK_NEVER;
+                    if (t < e->answer_start) tok = d->tokens[e->offset + t];
+                    else if (t < query_pos) tok = generated[b * max_len + t - e->answer_start];
+                    if (t < query_pos) rank = ar_ranks ? t : 0;
+                    else if (t == query_pos) rank = ar_ranks ? t : 1;
+                    bt.tokens[b * T + t] = tok;
+                    bt.ranks[b * T + t] = rank;
+                }
+                bt.lengths[b] = query_pos + 1;
+                if (query_pos >= m->config.max_seq_len) done[b] = 1;
+                if (!done[b]) batch_score(&bt, b, query_pos); /* target unused: PAD */
+            }
+            if (bt.n_scored == 0) break;
+            model_forward(m, &bt, 0);
+            for (int s = 0; s < bt.n_scored; s++) {
+                int b = bt.scored[s] / T;
+                const float *z = m->acts.logits + (size_t)s * m->config.vocab_size;
+                int best = 0;
+                for (int v = 1; v < m->config.vocab_size; v++) if (z[v] > z[best]) best = v;
+                generated[b * max_len + step] = best;
+                /* stop at EOS, or at the gold length: a longer answer cannot match */
+                const ExampleRecord *e = &d->examples[query_ids[start + b]];
+                if (best == TOK_EOS || step + 1 >= e->length - e->answer_start) done[b] = 1;
+            }
+        }
+        for (int b = 0; b < n; b++) {
+            const ExampleRecord *e = &d->examples[query_ids[start + b]];
+            int answer_len = e->length - e->answer_start, dir = e->direction;
+            /* the generated answer ends at its first EOS (inclusive) or at the gold length */
+            int gen_len = 0;
+            while (gen_len < answer_len) {
+                gen_len++;
+                if (generated[b * max_len + gen_len - 1] == TOK_EOS) break;
+            }
+            int all_right = gen_len == answer_len;
+            for (int t = 0; t < answer_len; t++) {
+                int gold = d->tokens[e->offset + e->answer_start + t];
+                int right = t < gen_len && generated[b * max_len + t] == gold;
+                st.tokens_right[dir] += right;
+                all_right &= right;
+            }
+            st.n[dir]++;
+            st.tokens[dir] += answer_len;
+            st.exact[dir] += all_right;
+            if (outputs) {
+                int32_t *out = outputs + (size_t)(start + b) * max_len;
+                for (int t = 0; t < gen_len; t++) out[t] = generated[b * max_len + t];
+                if (gen_len < max_len) out[gen_len] = -1;
+            }
+        }
+    }
+    batch_free(&bt);
+    free(generated);
+    free(done);
+    return st;
+}
+
+/* The ids of the queries in a token file (optionally at most `limit`, spread evenly). */
+static inline int collect_queries(const TokenData *d, int *ids, int limit) {
+    int n = 0;
+    for (uint32_t i = 0; i < d->header.n_examples; i++)
+        if (d->examples[i].kind == KIND_QUERY) ids[n++] = (int)i;
+    if (limit > 0 && n > limit) {
+        for (int k = 0; k < limit; k++) ids[k] = ids[(long)k * n / limit];
+        n = limit;
+    }
+    return n;
+}
+
+static inline double percent(int a, int b) { return b ? 100.0 * a / b : 0.0; }
+
+/* ------------------------------------------------------------------------ */
+/* 5. the training driver shared by 04_train_ar and 05_train_mlmu            */
+/* ------------------------------------------------------------------------ */
+/* The two trainers differ in one function: the rank sampler that turns a
+ * batch of sequences into (ranks, scored positions), i.e. the factorization
+ * of the joint distribution the objective trains. Everything else, data
+ * order, optimizer, logging, checkpoints, evaluation, is this loop. */
+
+typedef void (*RankSampler)(Batch *bt, Rng *rng, const TrainConfig *tc);
+
+typedef struct {
+    const char *data_dir;    /* holds train.bin and test.bin */
+    const char *out_dir;     /* model.ckpt and log.csv go here */
+    const char *init_path;   /* start from this 03_model checkpoint */
+    const char *resume_path; /* continue this training checkpoint */
+    int stop_at;             /* stop after this many steps (0: run to the end) */
+    int eval_limit;          /* test queries per evaluation (0: all) */
+    int quiet;
+    ModelConfig model;       /* used when neither init nor resume is given */
+    TrainConfig train;
+} TrainOptions;
+
+static inline void train_options_defaults(TrainOptions *o, int objective) {
+    memset(o, 0, sizeof *o);
+    o->data_dir = "data/retrieval";
+    o->out_dir = NULL;
+    o->model.n_layer = 4;
+    o->model.n_head = 4;
+    o->model.n_embd = 128;
+    o->train.objective = objective;
+    o->train.mlm_rate = 0.15f;
+    o->train.batch_size = 64;
+    o->train.total_steps = 2000;
+    o->train.warmup_steps = 100;
+    o->train.lr = 1e-3f;
+    o->train.min_lr_frac = 0.1f;
+    o->train.weight_decay = 0.1f;
+    o->train.grad_clip = 1.0f;
+    o->train.beta1 = 0.9f;
+    o->train.beta2 = 0.98f;
+    o->train.eval_every = 200;
+    o->train.seed = 1;
+}
+
+static inline void train_options_help(void) {
+    printf(
+        "  --data DIR        tokenized data: DIR/train.bin, DIR/test.bin (default data/retrieval)\n"
+        "  --out DIR         run directory for model.ckpt and log.csv (required)\n"
+        "  --init FILE       start from a 03_model checkpoint (else build from the flags below)\n"
+        "  --resume FILE     continue a training checkpoint; its stored settings are used\n"
+        "  --layers N --heads N --embd N   model size when building (default 4, 4, 128)\n"
+        "  --steps N         optimizer steps in all (default 2000)\n"
+        "  --batch N         sequences per step (default 64)\n"
+        "  --lr X            peak learning rate (default 1e-3); --warmup N steps (default 100)\n"
+        "  --min-lr-frac X   cosine decays to X * lr (default 0.1)\n"
+        "  --wd X            AdamW weight decay on matrices (default 0.1); --clip X (default 1)\n"
+        "  --eval-every N    evaluate test queries and checkpoint every N steps (default 200)\n"
+        "  --eval-limit N    test queries per evaluation, 0 = all (default 0)\n"
+        "  --seed N          seed for initialization, data order and masks (default 1)\n"
+        "  --stop-at N       stop after step N (resume later with --resume)\n"
+        "  --quiet           no progress lines\n"
+        "Threads: OMP_NUM_THREADS (results are bit-identical for the same thread count).\n");
+}
+
+/* Parse one shared training flag at argv[*i]; returns 0 if it is not one. */
+static inline int train_options_parse(TrainOptions *o, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--data")) o->data_dir = flag_value(argc, argv, i);
+    else if (!strcmp(a, "--out")) o->out_dir = flag_value(argc, argv, i);
+    else if (!strcmp(a, "--init")) o->init_path = flag_value(argc, argv, i);
+    else if (!strcmp(a, "--resume")) o->resume_path = flag_value(argc, argv, i);
+    else if (!strcmp(a, "--layers")) o->model.n_layer = (int)parse_long(a, flag_value(argc, argv, i), 1, 64);
+    else if (!strcmp(a, "--heads")) o->model.n_head = (int)parse_long(a, flag_value(argc, argv, i), 1, 256);
+    else if (!strcmp(a, "--embd")) o->model.n_embd = (int)parse_long(a, flag_value(argc, argv, i), 2, 16384);
+    else if (!strcmp(a, "--steps")) o->train.total_steps = (int)parse_long(a, flag_value(argc, argv, i), 1, 100000000);
+    else if (!strcmp(a, "--batch")) o->train.batch_size = (int)parse_long(a, flag_value(argc, argv, i), 1, 1000000);
+    else if (!strcmp(a, "--lr")) o->train.lr = (float)parse_double(a, flag_value(argc, argv, i), 0, 10);
+    else if (!strcmp(a, "--warmup")) o->train.warmup_steps = (int)parse_long(a, flag_value(argc, argv, i), 0, 100000000);
+    else if (!strcmp(a, "--min-lr-frac")) o->train.min_lr_frac = (float)parse_double(a, flag_value(argc, argv, i), 0, 1);
+    else if (!strcmp(a, "--wd")) o->train.weight_decay = (float)parse_double(a, flag_value(argc, argv, i), 0, 10);
+    else if (!strcmp(a, "--clip")) o->train.grad_clip = (float)parse_double(a, flag_value(argc, argv, i), 0, 1e9);
+    else if (!strcmp(a, "--eval-every")) o->train.eval_every = (int)parse_long(a, flag_value(argc, argv, i), 0, 100000000);
+    else if (!strcmp(a, "--eval-limit")) o->eval_limit = (int)parse_long(a, flag_value(argc, argv, i), 0, 100000000);
+    else if (!strcmp(a, "--seed")) o->train.seed = (uint64_t)parse_long(a, flag_value(argc, argv, i), 0, LONG_MAX);
+    else if (!strcmp(a, "--stop-at")) o->stop_at = (int)parse_long(a, flag_value(argc, argv, i), 1, 100000000);
+    else if (!strcmp(a, "--quiet")) o->quiet = 1;
+    else return 0;
+    return 1;
+}
+
+static inline void make_dir(const char *path) {
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *s = buf + 1; *s; s++)
+        if (*s == '/') { *s = 0; mkdir(buf, 0755); *s = '/'; }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) die("cannot create directory '%s': %s", path, strerror(errno));
+}
+
+/* Which examples make up the next batch: epochs over a shuffled order that is
+ * a pure function of (seed, epoch), so a resumed run sees the same order. */
+static inline void next_batch_ids(int *ids, int B, int n_train, uint64_t seed, int32_t *epoch,
+                           int32_t *epoch_pos, int *order) {
+    for (int b = 0; b < B; b++) {
+        if (*epoch_pos == 0 || *epoch_pos >= n_train) {
+            if (*epoch_pos >= n_train) { (*epoch)++; *epoch_pos = 0; }
+            Rng r;
+            rng_seed(&r, seed * 1000003u + (uint64_t)*epoch);
+            for (int i = 0; i < n_train; i++) order[i] = i;
+            rng_shuffle(&r, order, n_train);
+        }
+        ids[b] = order[(*epoch_pos)++];
+    }
+}
+
+/* log.csv keeps rows up to `step`: on resume, rows a killed run wrote after
+ * its last checkpoint are dropped so the log matches the model. */
+static FILE *open_log(const char *path, int resume_step) {
+    const char *header = "step,loss,lr,grad_norm,tokens_per_s,elapsed_s,test_fwd_em,test_bwd_em,"
+                         "test_fwd_tok,test_bwd_tok\n";
+    char line[4096];
+    char *kept = NULL;
+    size_t kept_len = 0;
+    FILE *old = resume_step > 0 ? fopen(path, "r") : NULL;
+    if (old) {
+        kept = (char *)xmalloc(1);
+        kept[0] = 0;
+        while (fgets(line, sizeof line, old)) {
+            if (line[0] < '0' || line[0] > '9') continue; /* header */
+            if (atol(line) > resume_step) continue;
+            size_t n = strlen(line);
+            kept = (char *)realloc(kept, kept_len + n + 1);
+            if (!kept) die("out of memory reading '%s'", path);
+            memcpy(kept + kept_len, line, n + 1);
+            kept_len += n;
+        }
+        fclose(old);
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) die("cannot write '%s': %s", path, strerror(errno));
+    fputs(header, f);
+    if (kept) { fputs(kept, f); free(kept); }
+    fflush(f);
+    return f;
+}
+
+static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
+    if (!o->out_dir) die("--out DIR is required (where model.ckpt and log.csv go)");
+    char train_path[1024], test_path[1024], ckpt_path[1024], log_path[1024];
+    snprintf(train_path, sizeof train_path, "%s/train.bin", o->data_dir);
+    snprintf(test_path, sizeof test_path, "%s/test.bin", o->data_dir);
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/model.ckpt", o->out_dir);
+    snprintf(log_path, sizeof log_path, "%s/log.csv", o->out_dir);
+    TokenData train, test;
+    token_data_load(&train, train_path);
+    token_data_load(&test, test_path);
+    if (train.header.vocab_hash != test.header.vocab_hash)
+        die("'%s' and '%s' were tokenized with different vocabularies", train_path, test_path);
+
+    /* ---- the model: resumed, from 03_model's init checkpoint, or built here ---- */
+    Model model;
+    CheckpointHeader h;
+    memset(&h, 0, sizeof h);
+    int objective = o->train.objective;
+    if (o->resume_path) {
+        checkpoint_load(o->resume_path, &model, &h);
+        if ((h.train.objective == OBJ_AR) != (objective == OBJ_AR) || h.train.objective == OBJ_NONE)
+            die("'%s' was trained with objective %s; resume it with its own trainer", o->resume_path,
+                OBJECTIVE_NAMES[h.train.objective]);
+        o->train = h.train; /* the run's settings come from the checkpoint */
+        objective = h.train.objective;
+        check_vocab_matches(&h, &train, o->resume_path, train_path);
+    } else {
+        if (o->init_path) {
+            checkpoint_load(o->init_path, &model, &h);
+            if (h.step != 0 || h.has_optimizer)
+                die("'%s' is a training checkpoint; use --resume to continue it", o->init_path);
+        } else {
+            ModelConfig c = o->model;
+            c.vocab_size = (int32_t)train.header.vocab_size;
+            c.max_seq_len = (int32_t)(train.header.max_len > test.header.max_len ? train.header.max_len
+                                                                                  : test.header.max_len);
+            model_check_config(&c, "model flags");
+            model_alloc(&model, &c);
+            model_init_params(&model, o->train.seed);
+            h.vocab_hash = train.header.vocab_hash;
+            h.model = c;
+        }
+        check_vocab_matches(&h, &train, o->init_path ? o->init_path : "the new model", train_path);
+        h.train = o->train;
+        h.step = 0;
+        Rng r;
+        rng_seed(&r, o->train.seed ^ 0x5eedf00dull);
+        h.rng_state = r.state;
+        h.epoch = 0;
+        h.epoch_pos = 0;
+    }
+    if ((uint32_t)model.config.max_seq_len < train.header.max_len ||
+        (uint32_t)model.config.max_seq_len < test.header.max_len)
+        die("the model handles sequences up to %d tokens but the data has %u", model.config.max_seq_len,
+            train.header.max_len);
+    TrainConfig *tc = &o->train;
+    int end_step = tc->total_steps;
+    if (o->stop_at > 0 && o->stop_at < end_step) end_step = o->stop_at;
+    make_dir(o->out_dir);
+
+    int n_train = (int)train.header.n_examples;
+    int *order = (int *)xmalloc(sizeof(int) * n_train);
+    int *ids = (int *)xmalloc(sizeof(int) * tc->batch_size);
+    int *test_queries = (int *)xmalloc(sizeof(int) * (test.header.n_examples + 1));
+    int n_test_queries = collect_queries(&test, test_queries, o->eval_limit);
+    Batch bt;
+    batch_init(&bt, tc->batch_size, (int)train.header.max_len);
+    Rng rng;
+    rng.state = h.rng_state;
+    /* rebuild the epoch's order when resuming mid-epoch */
+    if (h.epoch_pos > 0) {
+        Rng r;
+        rng_seed(&r, tc->seed * 1000003u + (uint64_t)h.epoch);
+        for (int i = 0; i < n_train; i++) order[i] = i;
+        rng_shuffle(&r, order, n_train);
+    }
+    AdamWConfig opt = {tc->lr, tc->beta1, tc->beta2, 1e-8f, tc->weight_decay, tc->grad_clip};
+    FILE *log = open_log(log_path, h.step);
+    if (!o->quiet)
+        printf("training %s: %zu parameters (%d layers, %d heads, width %d, vocab %d), %d train "
+               "sequences, %d test queries, steps %d..%d, batch %d, %d threads\n",
+               OBJECTIVE_NAMES[objective], model.n_params, model.config.n_layer,
+               model.config.n_head, model.config.n_embd, model.config.vocab_size, n_train,
+               n_test_queries, h.step, end_step, tc->batch_size,
+#ifdef _OPENMP
+               omp_get_max_threads()
+#else
+               1
+#endif
+        );
+
+    double t_start = now_seconds(), t_report = t_start;
+    int first_step = h.step;
+    long tokens_since_report = 0;
+    double loss_sum = 0.0;
+    int loss_count = 0;
+    for (int step = h.step; step < end_step; step++) {
+        /* one optimizer step: batch -> ranks -> loss -> gradients -> AdamW */
+        next_batch_ids(ids, tc->batch_size, n_train, tc->seed, &h.epoch, &h.epoch_pos, order);
+        batch_fill(&bt, &train, ids, tc->batch_size);
+        sample_ranks(&bt, &rng, tc);
+        model_zero_grad(&model);
+        float loss = model_forward(&model, &bt, 1);
+        if (!isfinite(loss))
+            die("non-finite loss (%g) at step %d; the last good checkpoint '%s' is left in place. "
+                "Try a lower --lr or a stronger --clip.", loss, step + 1, ckpt_path);
+        model_backward(&model, &bt);
+        float grad_norm = clip_grad_norm(&model, tc->grad_clip);
+        opt.lr = lr_schedule(tc->lr, step, tc->warmup_steps, tc->total_steps, tc->min_lr_frac);
+        adamw_update(&model, &opt, step + 1);
+        for (int b = 0; b < bt.B; b++) tokens_since_report += bt.lengths[b];
+        loss_sum += loss;
+        loss_count++;
+
+        int done = step + 1;
+        int report = done % 50 == 0 || done == end_step;
+        int evaluate = (tc->eval_every > 0 && done % tc->eval_every == 0) || done == end_step;
+        if (!report && !evaluate) continue;
+        double now = now_seconds();
+        double tok_per_s = tokens_since_report / (now - t_report + 1e-9);
+        char eval_cols[256] = ",,,";
+        if (evaluate) {
+            DecodeStats st = decode_queries(&model, objective, &test, test_queries, n_test_queries,
+                                            256, NULL);
+            snprintf(eval_cols, sizeof eval_cols, "%.2f,%.2f,%.2f,%.2f",
+                     percent(st.exact[DIR_FORWARD], st.n[DIR_FORWARD]),
+                     percent(st.exact[DIR_BACKWARD], st.n[DIR_BACKWARD]),
+                     st.tokens[DIR_FORWARD] ? 100.0 * st.tokens_right[DIR_FORWARD] / st.tokens[DIR_FORWARD] : 0.0,
+                     st.tokens[DIR_BACKWARD] ? 100.0 * st.tokens_right[DIR_BACKWARD] / st.tokens[DIR_BACKWARD] : 0.0);
+            /* checkpoint: the step, the optimizer, the RNG and the data position */
+            h.step = done;
+            h.rng_state = rng.state;
+            h.train = *tc;
+            checkpoint_save(ckpt_path, &model, &h);
+        }
+        fprintf(log, "%d,%.5f,%.3e,%.4f,%.0f,%.1f,%s\n", done, loss_sum / loss_count, opt.lr,
+                grad_norm, tok_per_s, now - t_start, eval_cols);
+        fflush(log);
+        if (!o->quiet) {
+            char eta[32];
+            double seconds_per_step = (now - t_start) / (done - first_step);
+            format_duration(seconds_per_step * (end_step - done), eta, sizeof eta);
+            printf("step %6d/%d  loss %.4f  lr %.2e  %7.0f tok/s  ETA %s", done, end_step,
+                   loss_sum / loss_count, opt.lr, tok_per_s, eta);
+            if (evaluate) printf("  test EM fwd/bwd %s", eval_cols);
+            printf("\n");
+            fflush(stdout);
+        }
+        t_report = now_seconds();
+        tokens_since_report = 0;
+        loss_sum = 0.0;
+        loss_count = 0;
+    }
+    fclose(log);
+    batch_free(&bt);
+    free(order); free(ids); free(test_queries);
+    model_free(&model);
+    token_data_free(&train);
+    token_data_free(&test);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 6. main: build a model from flags and write its initial checkpoint        */
+/* ------------------------------------------------------------------------ */
+#ifdef MODEL_MAIN
+static inline void usage(void) {
+    printf("usage: 03_model --data DIR --out FILE [options]\n"
+           "Builds the two-stream encoder-decoder and writes its initial checkpoint.\n"
+           "  --data DIR      tokenized data (reads DIR/train.bin's vocabulary and lengths)\n"
+           "  --out FILE      checkpoint to write (e.g. runs/ar/init.ckpt)\n"
+           "  --layers N      blocks per stream (default 4)\n"
+           "  --heads N       attention heads (default 4)\n"
+           "  --embd N        width C, a multiple of heads with an even head size (default 128)\n"
+           "  --max-len N     longest sequence (default: the data's longest)\n"
+           "  --seed N        initialization seed (default 1)\n");
+}
+
+int main(int argc, char **argv) {
+    const char *data_dir = NULL, *out = NULL;
+    ModelConfig c = {4, 4, 128, 0, 0};
+    uint64_t seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); return 0; }
+        else if (!strcmp(a, "--data")) data_dir = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--out")) out = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--layers")) c.n_layer = (int)parse_long(a, flag_value(argc, argv, &i), 1, 64);
+        else if (!strcmp(a, "--heads")) c.n_head = (int)parse_long(a, flag_value(argc, argv, &i), 1, 256);
+        else if (!strcmp(a, "--embd")) c.n_embd = (int)parse_long(a, flag_value(argc, argv, &i), 2, 16384);
+        else if (!strcmp(a, "--max-len")) c.max_seq_len = (int)parse_long(a, flag_value(argc, argv, &i), 2, 65536);
+        else if (!strcmp(a, "--seed")) seed = (uint64_t)parse_long(a, flag_value(argc, argv, &i), 0, LONG_MAX);
+        else die("unknown flag '%s' (see --help)", a);
+    }
+    if (!data_dir || !out) die("--data and --out are required (see --help)");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/train.bin", data_dir);
+    TokenData d;
+    token_data_load(&d, path);
+    c.vocab_size = (int32_t)d.header.vocab_size;
+    if (c.max_seq_len == 0) c.max_seq_len = (int32_t)d.header.max_len;
+    model_check_config(&c, "flags");
+    Model m;
+    model_alloc(&m, &c);
+    model_init_params(&m, seed);
+    CheckpointHeader h;
+    memset(&h, 0, sizeof h);
+    h.vocab_hash = d.header.vocab_hash;
+    checkpoint_save(out, &m, &h);
+    printf("wrote %s: %zu parameters (%d layers per stream, %d heads, width %d, vocab %d, max "
+           "length %d)\n", out, m.n_params, c.n_layer, c.n_head, c.n_embd, c.vocab_size,
+           c.max_seq_len);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++)
+        printf("  %-12s %10zu\n", PARAM_NAMES[i], m.param_sizes[i]);
+    model_free(&m);
+    token_data_free(&d);
+    return 0;
+}
+#endif
+#endif /* MODEL_CU */

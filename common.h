@@ -1,0 +1,324 @@
+/*
+ * common.h -- what two or more stages of the pipeline share.
+ *
+ *   1. error handling: die() with the file and the problem, and clean-up of
+ *      half-written outputs (every output is written to PATH.tmp and renamed
+ *      to PATH only once it is complete, so a failed run leaves nothing behind)
+ *   2. checked I/O wrappers (fopen/fread/fwrite/malloc)
+ *   3. the random number generator (deterministic for a seed, state saved in
+ *      checkpoints so a resumed run continues the same stream)
+ *   4. the special tokens and the two text/binary data formats
+ *   5. small helpers: flag parsing, timing, progress lines
+ *
+ * Everything here is plain C that is also valid C++, so the .cu files that
+ * include it compile with both gcc and nvcc.
+ */
+#ifndef COMMON_H
+#define COMMON_H
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------------ */
+/* 1. errors and pending outputs                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Outputs being written. Each is written to "<path>.tmp"; output_commit()
+ * renames it into place. die() deletes every pending .tmp file, so an error
+ * never leaves a partial output behind. */
+#define MAX_PENDING_OUTPUTS 16
+static char pending_tmp_paths[MAX_PENDING_OUTPUTS][1024];
+static int n_pending_outputs = 0;
+
+static inline void remove_pending_outputs(void) {
+    for (int i = 0; i < n_pending_outputs; i++) {
+        if (pending_tmp_paths[i][0]) remove(pending_tmp_paths[i]);
+        pending_tmp_paths[i][0] = 0;
+    }
+    n_pending_outputs = 0;
+}
+
+/* Print "error: <message>" to stderr, remove pending outputs, exit 1. */
+static inline void die(const char *fmt, ...) {
+    va_list ap;
+    fflush(stdout);
+    fprintf(stderr, "error: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    remove_pending_outputs();
+    exit(1);
+}
+
+static inline void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) die("out of memory allocating %zu bytes", n);
+    return p;
+}
+
+static inline void *xcalloc(size_t count, size_t size) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) die("out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}
+
+static inline FILE *xfopen_read(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) die("cannot open '%s' for reading: %s", path, strerror(errno));
+    return f;
+}
+
+/* Read exactly n bytes or die naming the file ("truncated" when it ends early). */
+static inline void xfread(void *dst, size_t n, FILE *f, const char *path) {
+    size_t got = fread(dst, 1, n, f);
+    if (got != n) {
+        if (ferror(f)) die("read error in '%s': %s", path, strerror(errno));
+        die("'%s' is truncated: expected %zu more bytes, found %zu", path, n, got);
+    }
+}
+
+/* Start writing an output: opens "<path>.tmp" and remembers it for clean-up. */
+static inline FILE *output_open(const char *path) {
+    if (n_pending_outputs >= MAX_PENDING_OUTPUTS) die("too many outputs open at once");
+    char *tmp = pending_tmp_paths[n_pending_outputs];
+    if (snprintf(tmp, 1024, "%s.tmp", path) >= 1024) die("output path too long: '%s'", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) die("cannot open '%s' for writing: %s", tmp, strerror(errno));
+    n_pending_outputs++;
+    return f;
+}
+
+static inline void xfwrite(const void *src, size_t n, FILE *f, const char *path) {
+    if (fwrite(src, 1, n, f) != n) die("write error on '%s': %s", path, strerror(errno));
+}
+
+/* Finish an output: close it and rename "<path>.tmp" to "<path>" (atomic on
+ * POSIX, so a reader sees either the old complete file or the new one). */
+static inline void output_commit(FILE *f, const char *path) {
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (fclose(f) != 0) die("error closing '%s': %s", tmp, strerror(errno));
+    if (rename(tmp, path) != 0) die("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    for (int i = 0; i < n_pending_outputs; i++)
+        if (strcmp(pending_tmp_paths[i], tmp) == 0) {
+            pending_tmp_paths[i][0] = 0;  /* no longer pending */
+            /* keep the list compact: move the last entry into this slot */
+            n_pending_outputs--;
+            memmove(pending_tmp_paths[i], pending_tmp_paths[n_pending_outputs], 1024);
+            pending_tmp_paths[n_pending_outputs][0] = 0;
+            break;
+        }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 2. random numbers: SplitMix64 (one 64-bit word of state)                  */
+/* ------------------------------------------------------------------------ */
+/* Small, fast and good enough for sampling data, masks and initial weights.
+ * The whole state is one integer, which makes checkpointing it trivial. */
+typedef struct { uint64_t state; } Rng;
+
+static inline void rng_seed(Rng *r, uint64_t seed) { r->state = seed * 0x9E3779B97F4A7C15ull + 1; }
+
+static inline uint64_t rng_u64(Rng *r) {
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* uniform float in [0, 1) with 24 random bits */
+static inline float rng_uniform(Rng *r) { return (float)(rng_u64(r) >> 40) * (1.0f / 16777216.0f); }
+
+/* uniform integer in [0, n) (n > 0); the modulo bias is below 2^-32 for our n */
+static inline uint32_t rng_below(Rng *r, uint32_t n) { return (uint32_t)(rng_u64(r) % n); }
+
+/* standard normal by Box-Muller */
+static inline float rng_normal(Rng *r) {
+    float u1 = rng_uniform(r), u2 = rng_uniform(r);
+    if (u1 < 1e-12f) u1 = 1e-12f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
+}
+
+/* Fisher-Yates shuffle of n ints */
+static inline void rng_shuffle(Rng *r, int *a, int n) {
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)rng_below(r, (uint32_t)(i + 1));
+        int t = a[i]; a[i] = a[j]; a[j] = t;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* 3. tokens and data formats                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Special tokens: the first entries of every vocabulary, in this order. */
+enum { TOK_PAD = 0, TOK_BOS = 1, TOK_EOS = 2, TOK_UNK = 3, N_SPECIAL_TOKENS = 4 };
+static const char *const SPECIAL_TOKEN_NAMES[N_SPECIAL_TOKENS] = {"<pad>", "<bos>", "<eos>", "<unk>"};
+
+/* What an example is, and which way a query asks. */
+enum { KIND_STATEMENT = 0, KIND_QUERY = 1 };
+enum { DIR_NONE = 0, DIR_FORWARD = 1, DIR_BACKWARD = 2 };
+static const char *const KIND_NAMES[] = {"statement", "query"};
+static const char *const DIR_NAMES[] = {"none", "forward", "backward"};
+
+/* Text format (written by 01_data, read by 02_tokenize), one example a line,
+ * seven tab-separated fields; lines starting with '#' are comments:
+ *
+ *   split  kind  direction  pair  prompt  answer  spans
+ *   train  statement  none  17  k3 k9 : v1 v7    key:0-2,value:3-5
+ *   test   query  backward  18  [key_of] v4 v2 :  k8 k0  value:1-3,key:4-6
+ *
+ * split: train|test; kind: statement|query; direction: none|forward|backward;
+ * pair: index of the fact the example is about; prompt: space-separated words
+ * the model is given; answer: the words it must produce (empty for a
+ * statement, which is all prompt); spans: comma-separated label:start-end
+ * entity spans, in word positions of "prompt answer" (end exclusive). */
+#define TEXT_FIELDS 7
+
+/* Binary token file (written by 02_tokenize, read by 04/05/06):
+ *
+ *   TokenFileHeader                      64 bytes
+ *   ExampleRecord[n_examples]            where each sequence is, its metadata
+ *   int32 tokens[n_tokens]               all sequences back to back
+ *
+ * Every sequence is BOS, the prompt tokens, the answer tokens, EOS. So the
+ * first answer token sits at position answer_start (a statement has
+ * answer_start = length: nothing of it is an answer). Spans are token
+ * positions [start, end) within the sequence. */
+#define TOKEN_FILE_MAGIC 0x314B4F54u /* "TOK1" little-endian */
+#define TOKEN_FILE_VERSION 1
+#define MAX_SPANS 8
+#define MAX_SPAN_LABEL 16
+
+typedef struct {
+    uint32_t magic, version;
+    uint32_t vocab_size;  /* tokens in the vocabulary the ids index */
+    uint32_t vocab_hash;  /* FNV-1a of the vocabulary file: ties data to a vocab */
+    uint32_t n_examples;
+    uint32_t n_tokens;
+    uint32_t max_len;     /* longest sequence, BOS and EOS included */
+    uint32_t reserved[9];
+} TokenFileHeader;
+
+typedef struct {
+    int32_t offset;       /* index of the sequence's first token in tokens[] */
+    int32_t length;       /* tokens in the sequence, BOS and EOS included */
+    int32_t answer_start; /* position of the first answer token */
+    int32_t kind;         /* KIND_* */
+    int32_t direction;    /* DIR_* */
+    int32_t pair;         /* which fact the example is about */
+    int32_t n_spans;
+    int32_t span_start[MAX_SPANS], span_end[MAX_SPANS];
+    char span_label[MAX_SPANS][MAX_SPAN_LABEL];
+} ExampleRecord;
+
+/* A loaded token file. */
+typedef struct {
+    TokenFileHeader header;
+    ExampleRecord *examples;
+    int32_t *tokens;
+} TokenData;
+
+static inline uint32_t fnv1a(const void *data, size_t n, uint32_t h) {
+    const unsigned char *p = (const unsigned char *)data;
+    for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 16777619u; }
+    return h;
+}
+#define FNV_OFFSET 2166136261u
+
+/* Read and validate a token file: header, every record, every token id. */
+static inline void token_data_load(TokenData *d, const char *path) {
+    FILE *f = xfopen_read(path);
+    xfread(&d->header, sizeof d->header, f, path);
+    TokenFileHeader *h = &d->header;
+    if (h->magic != TOKEN_FILE_MAGIC)
+        die("'%s' is not a token file (magic 0x%08x, expected 0x%08x); make it with 02_tokenize",
+            path, h->magic, TOKEN_FILE_MAGIC);
+    if (h->version != TOKEN_FILE_VERSION)
+        die("'%s' has token-file version %u, this program reads version %u", path, h->version,
+            TOKEN_FILE_VERSION);
+    if (h->vocab_size <= N_SPECIAL_TOKENS || h->vocab_size > 100000000u)
+        die("'%s': implausible vocabulary size %u", path, h->vocab_size);
+    if (h->n_examples > 100000000u || h->n_tokens > 1000000000u)
+        die("'%s': implausible sizes (%u examples, %u tokens)", path, h->n_examples, h->n_tokens);
+    d->examples = (ExampleRecord *)xmalloc(sizeof(ExampleRecord) * h->n_examples);
+    d->tokens = (int32_t *)xmalloc(sizeof(int32_t) * h->n_tokens);
+    xfread(d->examples, sizeof(ExampleRecord) * h->n_examples, f, path);
+    xfread(d->tokens, sizeof(int32_t) * h->n_tokens, f, path);
+    char extra;
+    if (fread(&extra, 1, 1, f) == 1) die("'%s' has trailing bytes after its last token", path);
+    fclose(f);
+    for (uint32_t i = 0; i < h->n_tokens; i++)
+        if (d->tokens[i] < 0 || (uint32_t)d->tokens[i] >= h->vocab_size)
+            die("'%s': token %u has id %d, outside the vocabulary [0, %u)", path, i, d->tokens[i],
+                h->vocab_size);
+    for (uint32_t i = 0; i < h->n_examples; i++) {
+        ExampleRecord *e = &d->examples[i];
+        if (e->offset < 0 || e->length < 2 || (int64_t)e->offset + e->length > (int64_t)h->n_tokens ||
+            (uint32_t)e->length > h->max_len || e->answer_start < 1 || e->answer_start > e->length ||
+            e->n_spans < 0 || e->n_spans > MAX_SPANS || e->kind < 0 || e->kind > 1 ||
+            e->direction < 0 || e->direction > 2)
+            die("'%s': example %u has an inconsistent record (offset %d, length %d, answer at %d)",
+                path, i, e->offset, e->length, e->answer_start);
+    }
+}
+
+static inline void token_data_free(TokenData *d) {
+    free(d->examples);
+    free(d->tokens);
+    memset(d, 0, sizeof *d);
+}
+
+/* ------------------------------------------------------------------------ */
+/* 4. small helpers                                                          */
+/* ------------------------------------------------------------------------ */
+
+static inline double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Flag values: a nonsense value is an error that names the flag. */
+static inline long parse_long(const char *flag, const char *s, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end) die("%s expects an integer, got '%s'", flag, s);
+    if (v < lo || v > hi) die("%s must be in [%ld, %ld], got %ld", flag, lo, hi, v);
+    return v;
+}
+
+static inline double parse_double(const char *flag, const char *s, double lo, double hi) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v == v)) die("%s expects a number, got '%s'", flag, s);
+    if (v < lo || v > hi) die("%s must be in [%g, %g], got %g", flag, lo, hi, v);
+    return v;
+}
+
+/* The value after flag argv[*i], or die saying it is missing. */
+static inline const char *flag_value(int argc, char **argv, int *i) {
+    if (*i + 1 >= argc) die("%s needs a value (see --help)", argv[*i]);
+    return argv[++*i];
+}
+
+/* "12m05s" style durations for ETAs */
+static inline const char *format_duration(double s, char *buf, size_t n) {
+    if (s < 0 || s != s || s > 1e8) { snprintf(buf, n, "?"); return buf; }
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+    return buf;
+}
+
+#endif /* COMMON_H */

@@ -1,0 +1,274 @@
+/*
+ * test_model.c -- the model's correctness checks (DESIGN.md section 4).
+ *
+ *   1. gradient check: for every parameter tensor and every objective's ranks,
+ *      the analytic directional derivative g.d against the central difference
+ *      (L(p + eps d) - L(p - eps d)) / 2 eps, along the gradient itself and
+ *      along a random direction; one deliberately broken gradient must FAIL.
+ *   2. leakage check: for every objective (training and inference ranks),
+ *      changing a token that a scored position may not see leaves its logits
+ *      bit-identical; changing one it may see changes them.
+ *   3. checkpoint round trip.
+ *
+ * It includes the real trainers (with their mains switched off), so the rank
+ * samplers tested are the ones training uses.
+ * Prints "PASS: ..." / "FAIL: ..." per check; exit status 1 on any failure.
+ */
+#define TRAINER_NO_MAIN
+#include "../04_train_ar.cu"
+#include "../05_train_mlmu.cu"
+
+static int n_failed = 0;
+static void report(int ok, const char *fmt, ...) {
+    va_list ap;
+    printf(ok ? "PASS: " : "FAIL: ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    if (!ok) n_failed++;
+}
+
+/* A tiny model with weights large enough that every nonlinearity matters. */
+static void tiny_model(Model *m, int L) {
+    ModelConfig c = {L, 2, 16, 13, 12};
+    model_alloc(m, &c);
+    Rng r;
+    rng_seed(&r, 42);
+    for (size_t i = 0; i < m->n_params; i++) m->params[i] = 0.3f * rng_normal(&r);
+    for (int t = 0; t < NUM_PARAM_TENSORS; t++) /* LayerNorm weights near 1 */
+        if (t == P_ENC_LN1_W || t == P_ENC_LN2_W || t == P_DEC_LN1_W || t == P_DEC_LN2_W || t == P_LNF_W)
+            for (size_t i = 0; i < m->param_sizes[t]; i++) m->param_ptrs[t][i] = 1.0f + 0.2f * rng_normal(&r);
+}
+
+/* A random batch of B sequences of random lengths, BOS first. */
+static void random_batch(Batch *bt, int B, int T, int V, Rng *r) {
+    batch_init(bt, B, T);
+    bt->B = B;
+    bt->T = T;
+    bt->n_scored = 0;
+    for (int b = 0; b < B; b++) {
+        int len = T - (int)rng_below(r, 3); /* some padding */
+        bt->lengths[b] = len;
+        for (int t = 0; t < T; t++) {
+            bt->tokens[b * T + t] = t == 0 ? TOK_BOS : t < len ? N_SPECIAL_TOKENS + (int)rng_below(r, V - N_SPECIAL_TOKENS) : TOK_PAD;
+            bt->ranks[b * T + t] = RANK_NEVER;
+        }
+    }
+}
+
+/* Inference ranks of 06: prefix visible, one query position. */
+static void ranks_inference(Batch *bt, int ar_ranks) {
+    bt->n_scored = 0;
+    for (int b = 0; b < bt->B; b++) {
+        int q = bt->lengths[b] - 1; /* predict the last token from the ones before */
+        for (int t = 0; t < bt->T; t++)
+            bt->ranks[b * bt->T + t] = t < q ? (ar_ranks ? t : 0) : t == q ? (ar_ranks ? t : 1) : RANK_NEVER;
+        batch_score(bt, b, q);
+    }
+}
+
+typedef struct { const char *name; int objective; float rate; int inference; } Case;
+static const Case CASES[] = {
+    {"AR", OBJ_AR, 0, 0},
+    {"MLM-U", OBJ_MLMU, 0, 0},
+    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0},
+    {"AR-inference", OBJ_AR, 0, 1},
+    {"MLM-inference", OBJ_MLMU, 0, 1},
+};
+#define N_CASES (int)(sizeof CASES / sizeof CASES[0])
+
+static void apply_case(const Case *c, Batch *bt, Rng *r) {
+    TrainConfig tc;
+    memset(&tc, 0, sizeof tc);
+    tc.objective = c->objective;
+    tc.mlm_rate = c->rate;
+    bt->n_scored = 0;
+    if (c->inference) ranks_inference(bt, c->objective == OBJ_AR);
+    else if (c->objective == OBJ_AR) sample_ranks_ar(bt, r, &tc);
+    else sample_ranks_mlm(bt, r, &tc);
+}
+
+/* ---- 1. gradient check ---- */
+static double loss_at(Model *m, const Batch *bt) { return model_forward(m, bt, 0); }
+
+/* Directional derivative of tensor t along d: analytic vs central difference. */
+static int check_direction(Model *m, const Batch *bt, int t, const float *g, const float *d,
+                           double *rel_err) {
+    size_t n = m->param_sizes[t];
+    float *p = m->param_ptrs[t];
+    double analytic = 0.0;
+    for (size_t i = 0; i < n; i++) analytic += (double)g[i] * d[i];
+    const float eps = 2e-3f;
+    for (size_t i = 0; i < n; i++) p[i] += eps * d[i];
+    double lp = loss_at(m, bt);
+    for (size_t i = 0; i < n; i++) p[i] -= 2 * eps * d[i];
+    double lm = loss_at(m, bt);
+    for (size_t i = 0; i < n; i++) p[i] += eps * d[i];
+    double numeric = (lp - lm) / (2 * eps);
+    double err = fabs(analytic - numeric);
+    *rel_err = err / (fabs(analytic) + fabs(numeric) + 1e-12);
+    /* float32 forward: the difference quotient carries ~1e-4 absolute noise */
+    return err <= 2e-2 * fabs(numeric) + 3e-4;
+}
+
+/* One element: d(loss)/d(p[i]) against the central difference. */
+static int check_element(Model *m, const Batch *bt, int t, const float *g, size_t i, double *rel_err) {
+    float *p = m->param_ptrs[t];
+    const float eps = 1e-3f;
+    float saved = p[i];
+    p[i] = saved + eps;
+    double lp = loss_at(m, bt);
+    p[i] = saved - eps;
+    double lm = loss_at(m, bt);
+    p[i] = saved;
+    double numeric = (lp - lm) / (2 * eps), err = fabs(g[i] - numeric);
+    *rel_err = err / (fabs(g[i]) + fabs(numeric) + 1e-12);
+    return err <= 2e-2 * fabs(numeric) + 5e-4;
+}
+
+static void gradient_check(void) {
+    for (int ci = 0; ci < 3; ci++) {
+        const Case *c = &CASES[ci];
+        Model m;
+        tiny_model(&m, 2);
+        Rng r;
+        rng_seed(&r, 7 + ci);
+        Batch bt;
+        random_batch(&bt, 3, 10, m.config.vocab_size, &r);
+        apply_case(c, &bt, &r);
+        model_zero_grad(&m);
+        model_forward(&m, &bt, 1);
+        model_backward(&m, &bt);
+        float *grads = (float *)xmalloc(sizeof(float) * m.n_params);
+        memcpy(grads, m.grads, sizeof(float) * m.n_params);
+        int all_ok = 1;
+        double worst = 0.0;
+        const char *worst_name = "";
+        for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
+            size_t n = m.param_sizes[t];
+            float *g = grads + (m.param_ptrs[t] - m.params);
+            float *d = (float *)xmalloc(sizeof(float) * n);
+            double gnorm = 0.0, rnorm = 0.0;
+            for (size_t i = 0; i < n; i++) gnorm += (double)g[i] * g[i];
+            gnorm = sqrt(gnorm);
+            double e1 = 0.0, e2 = 0.0;
+            int ok = 1;
+            if (gnorm > 0) { /* along the gradient: the derivative is |g| */
+                for (size_t i = 0; i < n; i++) d[i] = (float)(g[i] / gnorm);
+                ok &= check_direction(&m, &bt, t, g, d, &e1);
+            }
+            for (size_t i = 0; i < n; i++) { d[i] = rng_normal(&r); rnorm += (double)d[i] * d[i]; }
+            for (size_t i = 0; i < n; i++) d[i] = (float)(d[i] / sqrt(rnorm));
+            ok &= check_direction(&m, &bt, t, g, d, &e2);
+            /* single elements: the largest gradient entry and two random ones */
+            size_t largest = 0;
+            for (size_t i = 0; i < n; i++) if (fabsf(g[i]) > fabsf(g[largest])) largest = i;
+            size_t picks[3] = {largest, rng_below(&r, (uint32_t)n), rng_below(&r, (uint32_t)n)};
+            for (int k = 0; k < 3; k++) {
+                double e3;
+                ok &= check_element(&m, &bt, t, g, picks[k], &e3);
+                if (e3 > e2) e2 = e3;
+            }
+            if (!ok) {
+                all_ok = 0;
+                printf("    %s: tensor %s: relative error %.2e (gradient direction), %.2e (random)\n",
+                       c->name, PARAM_NAMES[t], e1, e2);
+            }
+            if (e1 > worst) { worst = e1; worst_name = PARAM_NAMES[t]; }
+            free(d);
+        }
+        report(all_ok, "gradient check %s: all %d tensors (worst relative error %.1e in %s)", c->name,
+               NUM_PARAM_TENSORS, worst, worst_name);
+
+        /* the check must be able to fail: make one element 20% wrong */
+        if (ci == 0) {
+            int t = P_ENC_QKV_W;
+            float *g = grads + (m.param_ptrs[t] - m.params);
+            size_t largest = 0;
+            for (size_t i = 0; i < m.param_sizes[t]; i++) if (fabsf(g[i]) > fabsf(g[largest])) largest = i;
+            g[largest] *= 1.2f;
+            double e = 0.0;
+            int caught = !check_element(&m, &bt, t, g, largest, &e);
+            report(caught,
+                   "gradient check detects a gradient element that is 20%% wrong (relative error %.2e)", e);
+        }
+        free(grads);
+        batch_free(&bt);
+        model_free(&m);
+    }
+}
+
+/* ---- 2. leakage check ---- */
+static void leakage_check(void) {
+    for (int ci = 0; ci < N_CASES; ci++) {
+        const Case *c = &CASES[ci];
+        Model m;
+        tiny_model(&m, 2);
+        Rng r;
+        rng_seed(&r, 100 + ci);
+        Batch bt;
+        random_batch(&bt, 4, 9, m.config.vocab_size, &r);
+        apply_case(c, &bt, &r);
+        int V = m.config.vocab_size, S = bt.n_scored;
+        model_forward(&m, &bt, 0);
+        float *base = (float *)xmalloc(sizeof(float) * (size_t)S * V);
+        memcpy(base, m.acts.logits, sizeof(float) * (size_t)S * V);
+        int hidden_tested = 0, hidden_ok = 0, visible_tested = 0, visible_ok = 0;
+        for (int s = 0; s < S; s++) {
+            int flat = bt.scored[s], b = flat / bt.T, i = flat % bt.T;
+            for (int j = 0; j < bt.lengths[b]; j++) {
+                int32_t rank_j = bt.ranks[b * bt.T + j], rank_i = bt.ranks[flat];
+                int32_t saved = bt.tokens[b * bt.T + j];
+                bt.tokens[b * bt.T + j] = N_SPECIAL_TOKENS + (saved - N_SPECIAL_TOKENS + 1 + (int)rng_below(&r, V - N_SPECIAL_TOKENS - 1)) % (V - N_SPECIAL_TOKENS);
+                if (saved < N_SPECIAL_TOKENS) bt.tokens[b * bt.T + j] = N_SPECIAL_TOKENS + 1;
+                model_forward(&m, &bt, 0);
+                int same = memcmp(base + (size_t)s * V, m.acts.logits + (size_t)s * V, sizeof(float) * V) == 0;
+                if (rank_j < rank_i) { visible_tested++; visible_ok += !same; }
+                else { hidden_tested++; hidden_ok += same; }
+                bt.tokens[b * bt.T + j] = saved;
+                (void)i;
+            }
+        }
+        report(hidden_tested > 0 && hidden_ok == hidden_tested,
+               "leakage %s: %d/%d changes of tokens a scored position may not see leave its logits bit-identical",
+               c->name, hidden_ok, hidden_tested);
+        report(visible_tested > 0 && visible_ok == visible_tested,
+               "leakage %s: %d/%d changes of tokens it may see change its logits", c->name,
+               visible_ok, visible_tested);
+        free(base);
+        batch_free(&bt);
+        model_free(&m);
+    }
+}
+
+/* ---- 3. checkpoint round trip ---- */
+static void checkpoint_check(void) {
+    Model m, m2;
+    tiny_model(&m, 3);
+    CheckpointHeader h, h2;
+    memset(&h, 0, sizeof h);
+    h.vocab_hash = 1234;
+    h.train.objective = OBJ_MLMU;
+    h.step = 17;
+    m.adam_m = (float *)xcalloc(m.n_params, sizeof(float));
+    m.adam_v = (float *)xcalloc(m.n_params, sizeof(float));
+    m.adam_v[5] = 3.0f;
+    char path[] = "build/test_model_ckpt.bin";
+    checkpoint_save(path, &m, &h);
+    checkpoint_load(path, &m2, &h2);
+    int ok = m2.n_params == m.n_params && !memcmp(m.params, m2.params, sizeof(float) * m.n_params) &&
+             m2.adam_v && m2.adam_v[5] == 3.0f && h2.step == 17 && h2.train.objective == OBJ_MLMU &&
+             h2.vocab_hash == 1234 && h2.model.n_layer == 3;
+    report(ok, "checkpoint round trip (configuration, parameters, optimizer state, step)");
+    remove(path);
+    model_free(&m);
+    model_free(&m2);
+}
+
+int main(void) {
+    gradient_check();
+    leakage_check();
+    checkpoint_check();
+    return n_failed ? 1 : 0;
+}
