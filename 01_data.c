@@ -253,7 +253,8 @@ static void generate_retrieval(const Options *o, Rng *rng, ExampleList *list) {
     if (pool < k)
         die("--pool %ld is smaller than --entity-tokens %d: an entity needs %d distinct tokens",
             pool, k, k);
-    if (pool > 100000000) die("--pairs %d x --entity-tokens %d needs a pool of %ld tokens, more than 1e8", n, k, pool);
+    if (pool > 100000000)
+        die("--pairs %d x --entity-tokens %d needs a pool of %ld tokens, more than 1e8", n, k, pool);
     long long possible = count_sequences(pool, k, n);
     if (possible < n)
         die("--pool %ld allows only %lld distinct keys of %d tokens, but --pairs asks for %d",
@@ -365,7 +366,12 @@ int main(int argc, char **argv) {
     const Task *task = NULL;
     for (int i = 0; i < N_TASKS; i++)
         if (strcmp(TASKS[i].name, o.task) == 0) task = &TASKS[i];
-    if (!task) die("--task '%s' is not a task (tasks: retrieval)", o.task);
+    if (!task) {
+        char names[256] = "";
+        for (int i = 0; i < N_TASKS; i++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", TASKS[i].name);
+        die("--task '%s' is not a task (tasks: %s)", o.task, names);
+    }
 
     char default_out[256];
     if (!o.out_dir) {

@@ -52,6 +52,9 @@
 #include <sys/stat.h>
 #ifdef _OPENMP
 #include <omp.h>
+#else
+static int omp_get_num_threads(void) { return 1; }
+static int omp_get_max_threads(void) { return 1; }
 #endif
 #ifdef USE_CBLAS
 #include <cblas.h>
@@ -1099,6 +1102,11 @@ static inline DecodeStats decode_queries(Model *m, int objective, const TokenDat
                 int query_pos = e->answer_start + step;
                 for (int t = 0; t < T; t++) {
                     int32_t tok = TOK_PAD, rank = RANK_NEVER;
+                    if (done[b]) { /* finished: an all-padding row */
+                        bt.tokens[b * T + t] = TOK_PAD;
+                        bt.ranks[b * T + t] = RANK_NEVER;
+                        continue;
+                    }
                     if (t < e->answer_start) tok = d->tokens[e->offset + t];
                     else if (t < query_pos) tok = generated[b * max_len + t - e->answer_start];
                     if (t < query_pos) rank = ar_ranks ? t : 0;
@@ -1397,13 +1405,7 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
                "sequences, %d test queries, steps %d..%d, batch %d, %d threads\n",
                OBJECTIVE_NAMES[objective], model.n_params, model.config.n_layer,
                model.config.n_head, model.config.n_embd, model.config.vocab_size, n_train,
-               n_test_queries, h.step, end_step, tc->batch_size,
-#ifdef _OPENMP
-               omp_get_max_threads()
-#else
-               1
-#endif
-        );
+               n_test_queries, h.step, end_step, tc->batch_size, omp_get_max_threads());
 
     double t_start = now_seconds(), t_report = t_start;
     int first_step = h.step;

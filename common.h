@@ -103,7 +103,7 @@ static inline void xfwrite(const void *src, size_t n, FILE *f, const char *path)
 /* Finish an output: close it and rename "<path>.tmp" to "<path>" (atomic on
  * POSIX, so a reader sees either the old complete file or the new one). */
 static inline void output_commit(FILE *f, const char *path) {
-    char tmp[1024];
+    char tmp[1024 + 8];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (fclose(f) != 0) die("error closing '%s': %s", tmp, strerror(errno));
     if (rename(tmp, path) != 0) die("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));

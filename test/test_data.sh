@@ -47,19 +47,22 @@ check "different seed gives different examples" "examples are identical" \
 uniqueness() {  # file shared pool
     lines_of train "$1" | awk -F'\t' -v shared="$2" -v pool="$3" '
         $2 == "statement" {
-            n = split($5, w, " "); colon = 0
-            for (i = 1; i <= n; i++) if (w[i] == ":") colon = i
-            key = ""; value = ""
-            for (i = 1; i < colon; i++) { key = key " " w[i]; if (!shared && (w[i] in key_owner)) bad = bad " key-token " w[i]; key_owner[w[i]] = $4 }
-            for (i = colon + 1; i <= n; i++) { value = value " " w[i]; if (!shared && (w[i] in value_owner)) bad = bad " value-token " w[i]; value_owner[w[i]] = $4 }
-            if (key in keys) bad = bad " key" key; keys[key] = 1
-            if (value in values) bad = bad " value" value; values[value] = 1
             statements++
+            # "KEY : VALUE": the words before ":" are the key, those after it the value
+            n = split($5, w, " "); side = "key"; text["key"] = ""; text["value"] = ""
+            for (i = 1; i <= n; i++) {
+                if (w[i] == ":") { side = "value"; continue }
+                text[side] = text[side] " " w[i]
+                if ((side, w[i]) in used) { if (!shared) bad = bad " " w[i] " is in two " side "s" }
+                else { used[side, w[i]] = 1; distinct[side]++ }
+            }
+            if (("key", text["key"]) in seen) bad = bad " key" text["key"] " twice"
+            if (("value", text["value"]) in seen) bad = bad " value" text["value"] " twice"
+            seen["key", text["key"]] = 1; seen["value", text["value"]] = 1
         }
         END {
-            nk = 0; for (t in key_owner) nk++
-            nv = 0; for (t in value_owner) nv++
-            if (pool && (nk > pool || nv > pool)) bad = bad " " nk " key tokens, " nv " value tokens > pool " pool
+            if (pool && (distinct["key"] > pool || distinct["value"] > pool))
+                bad = bad " " distinct["key"] " key and " distinct["value"] " value tokens, pool is " pool
             if (statements == 0) bad = " no statements"
             print (bad == "" ? "ok" : substr(bad, 1, 200))
         }'
@@ -109,14 +112,29 @@ for split in train test; do
             eval '[ -s "$T/want.txt" ] && cmp -s "$T/want.txt" "$T/got.txt"'
     done
 done
-# header fields: vocab_size = lines of vocab.txt, n_examples = train lines,
-# max_len = most words in a train line + 2 (<bos> and <eos>)
-# (header words from byte 8: vocab_size, vocab_hash, n_examples, n_tokens, max_len)
-read -r vocab_size n_examples max_len < <(od -An -t u4 -j 8 -N 20 "$T/a/train.bin" | tr '\n' ' ' | awk '{print $1, $3, $5}')
-want="$(wc -l <"$T/a/vocab.txt") $(lines_of train "$T/a/examples.txt" | wc -l) \
-$(lines_of train "$T/a/examples.txt" | awk -F'\t' '{ n = split($5 " " $6, w, " ") + 2; if (n > m) m = n } END { print m }')"
-check "train.bin header (vocab size, examples, max length)" "got '$vocab_size $n_examples $max_len', want '$want'" \
-    test "$vocab_size $n_examples $max_len" = "$want"
+# the vocabulary: special tokens, then train words by first appearance; a
+# word only a test line uses is not in it and decodes as <unk>
+mkdir -p "$T/small"
+printf '%s\n' "# a hand-made file" \
+    "$(printf 'test\tquery\tforward\t1\t[value_of] zz :\ty\tkey:1-2,value:3-4')" \
+    "$(printf 'train\tstatement\tnone\t0\tb a : y\t\tkey:0-2,value:3-4')" \
+    "$(printf 'train\tquery\tbackward\t0\t[key_of] y :\tb a\tvalue:1-2,key:3-5')" >"$T/small/examples.txt"
+"$TOK" --in "$T/small/examples.txt" >/dev/null 2>&1
+check "vocabulary is special tokens + train words in order of first appearance" \
+    "got: $(tr '\n' ' ' <"$T/small/vocab.txt" 2>&1)" \
+    test "$(tr '\n' ' ' <"$T/small/vocab.txt" 2>&1)" = "<pad> <bos> <eos> <unk> b a : y [key_of] "
+got=$("$TOK" --decode "$T/small/test.bin" 2>/dev/null | cut -f5)
+check "a test word not in the train vocabulary decodes as <unk>" "got '$got'" test "$got" = "<unk> <unk> :"
+
+# header fields: vocab_size = lines of vocab.txt, n_examples = lines of the
+# split, max_len = most words in a line of the split + 2 (<bos> and <eos>)
+for split in train test; do
+    # header words from byte 8: vocab_size, vocab_hash, n_examples, n_tokens, max_len
+    got=$(od -An -t u4 -j 8 -N 20 "$T/a/$split.bin" | tr '\n' ' ' | awk '{ print $1, $3, $5 }')
+    want="$(wc -l <"$T/a/vocab.txt") $(lines_of $split "$T/a/examples.txt" | wc -l) \
+$(lines_of $split "$T/a/examples.txt" | awk -F'\t' '{ n = split($5 " " $6, w, " ") + 2; if (n > m) m = n } END { print m }')"
+    check "$split.bin header (vocab size, examples, max length)" "got '$got', want '$want'" test "$got" = "$want"
+done
 # decoding with another task's vocabulary is refused, naming both files
 "$TOK" --decode "$T/a/train.bin" --vocab "$T/shared/vocab.txt" >/dev/null 2>"$T/err.txt"
 check "decode with a different vocabulary is refused" "$(head -c 200 "$T/err.txt")" \
