@@ -1,0 +1,157 @@
+/*
+ * 06_eval.c -- answer every query of a split by greedy left-to-right decoding
+ * and score it, split by direction (forward: value of a key; backward: key of
+ * a value).
+ *
+ * Decoding is the same for every objective (DESIGN.md section 2): the prompt
+ * is context, and each answer token is predicted from the prompt and the
+ * tokens generated so far. Only the ranks differ: a model trained AR (or PLM)
+ * sees rank[i] = i, a model trained with MLM/MLM-U sees the known tokens at
+ * rank 0 and the position to fill at rank 1, the situation it was trained on.
+ * The checkpoint says which objective trained it; nothing else is needed.
+ *
+ * Metrics: exact match (the whole answer, EOS included) and per-token accuracy
+ * (answer positions where the greedy output has the gold token).
+ *
+ * Outputs (PREFIX defaults to the checkpoint's directory + "/eval"):
+ *   PREFIX.csv          objective,split,direction,queries,exact_match,token_accuracy
+ *   PREFIX.md           the same as a markdown table row per direction
+ *   PREFIX.answers.txt  every query: prompt, gold answer, model answer, right/wrong
+ *
+ *   usage: 06_eval --model runs/ar/model.ckpt --data data/retrieval [options]   (--help)
+ */
+#include "03_model.cu"
+
+/* Read vocab.txt (one token a line) and check it is the one the data uses. */
+static char **load_vocab(const char *path, const TokenData *d, const char *data_path) {
+    FILE *f = xfopen_read(path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (size < 0) die("cannot read '%s'", path);
+    char *text = (char *)xmalloc((size_t)size + 1);
+    xfread(text, (size_t)size, f, path);
+    text[size] = 0;
+    fclose(f);
+    if (fnv1a(text, (size_t)size, FNV_OFFSET) != d->header.vocab_hash)
+        die("'%s' is not the vocabulary '%s' was tokenized with (hash mismatch)", path, data_path);
+    char **words = (char **)xmalloc(sizeof(char *) * d->header.vocab_size);
+    uint32_t n = 0;
+    for (char *line = strtok(text, "\n"); line && n < d->header.vocab_size; line = strtok(NULL, "\n"))
+        words[n++] = line;
+    if (n != d->header.vocab_size) die("'%s' has %u tokens, expected %u", path, n, d->header.vocab_size);
+    return words; /* words point into text, which lives as long as the program */
+}
+
+static void usage(void) {
+    printf("usage: 06_eval --model FILE --data DIR [options]\n"
+           "Greedy left-to-right answers to every query of a split; exact match and per-token\n"
+           "accuracy by direction.\n"
+           "  --model FILE    checkpoint from 04_train_ar or 05_train_mlmu\n"
+           "  --data DIR      tokenized data: DIR/SPLIT.bin and DIR/vocab.txt\n"
+           "  --split NAME    test or train (default test)\n"
+           "  --out PREFIX    output prefix (default: the checkpoint's directory + /eval[-SPLIT])\n"
+           "  --batch N       queries decoded at once (default 256)\n"
+           "  --label NAME    model name in the outputs (default: the objective)\n");
+}
+
+int main(int argc, char **argv) {
+    const char *model_path = NULL, *data_dir = NULL, *split = "test", *out_prefix = NULL, *label = NULL;
+    int batch = 256;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); return 0; }
+        else if (!strcmp(a, "--model")) model_path = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--data")) data_dir = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--split")) split = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--out")) out_prefix = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--label")) label = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--batch")) batch = (int)parse_long(a, flag_value(argc, argv, &i), 1, 1000000);
+        else die("unknown flag '%s' (see --help)", a);
+    }
+    if (!model_path || !data_dir) die("--model and --data are required (see --help)");
+    if (strcmp(split, "test") && strcmp(split, "train")) die("--split must be test or train, got '%s'", split);
+
+    char data_path[1024], vocab_path[1024], prefix[1024];
+    snprintf(data_path, sizeof data_path, "%s/%s.bin", data_dir, split);
+    snprintf(vocab_path, sizeof vocab_path, "%s/vocab.txt", data_dir);
+    if (out_prefix) snprintf(prefix, sizeof prefix, "%s", out_prefix);
+    else {
+        const char *slash = strrchr(model_path, '/');
+        int dir_len = slash ? (int)(slash - model_path) : 1;
+        snprintf(prefix, sizeof prefix, "%.*s/eval%s%s", dir_len, slash ? model_path : ".",
+                 strcmp(split, "test") ? "-" : "", strcmp(split, "test") ? split : "");
+    }
+
+    Model model;
+    CheckpointHeader h;
+    checkpoint_load(model_path, &model, &h);
+    TokenData data;
+    token_data_load(&data, data_path);
+    check_vocab_matches(&h, &data, model_path, data_path);
+    char **vocab = load_vocab(vocab_path, &data, data_path);
+    if ((uint32_t)model.config.max_seq_len < data.header.max_len)
+        die("'%s' handles sequences up to %d tokens but '%s' has %u", model_path,
+            model.config.max_seq_len, data_path, data.header.max_len);
+    int objective = h.train.objective;
+    if (!label) label = OBJECTIVE_NAMES[objective];
+
+    int *queries = (int *)xmalloc(sizeof(int) * (data.header.n_examples + 1));
+    int n_queries = collect_queries(&data, queries, 0);
+    if (n_queries == 0) die("'%s' has no queries to evaluate", data_path);
+    int max_len = (int)data.header.max_len;
+    int32_t *answers = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)n_queries * max_len);
+    double t0 = now_seconds();
+    DecodeStats st = decode_queries(&model, objective, &data, queries, n_queries, batch, answers);
+    double seconds = now_seconds() - t0;
+
+    /* ---- outputs: CSV, markdown, every answer ---- */
+    char csv_path[1100], md_path[1100], answers_path[1100];
+    snprintf(csv_path, sizeof csv_path, "%s.csv", prefix);
+    snprintf(md_path, sizeof md_path, "%s.md", prefix);
+    snprintf(answers_path, sizeof answers_path, "%s.answers.txt", prefix);
+    FILE *csv = output_open(csv_path);
+    fprintf(csv, "model,objective,split,direction,queries,exact_match,token_accuracy,step\n");
+    FILE *md = output_open(md_path);
+    fprintf(md, "| model | split | direction | queries | exact match %% | token accuracy %% |\n"
+                "|---|---|---|---|---|---|\n");
+    printf("%s (%s, step %d) on %s: %d queries in %.1fs\n", model_path, OBJECTIVE_NAMES[objective],
+           h.step, data_path, n_queries, seconds);
+    for (int dir = DIR_FORWARD; dir <= DIR_BACKWARD; dir++) {
+        if (st.n[dir] == 0) continue;
+        double em = percent(st.exact[dir], st.n[dir]);
+        double tok = st.tokens[dir] ? 100.0 * st.tokens_right[dir] / st.tokens[dir] : 0.0;
+        fprintf(csv, "%s,%s,%s,%s,%d,%.2f,%.2f,%d\n", label, OBJECTIVE_NAMES[objective], split,
+                DIR_NAMES[dir], st.n[dir], em, tok, h.step);
+        fprintf(md, "| %s | %s | %s | %d | %.1f | %.1f |\n", label, split, DIR_NAMES[dir], st.n[dir],
+                em, tok);
+        printf("  %-8s  %5d queries  exact match %6.2f%%  token accuracy %6.2f%%\n", DIR_NAMES[dir],
+               st.n[dir], em, tok);
+    }
+    FILE *ans = output_open(answers_path);
+    fprintf(ans, "# direction\tprompt\tgold\tmodel\tresult\n");
+    for (int k = 0; k < n_queries; k++) {
+        const ExampleRecord *e = &data.examples[queries[k]];
+        const int32_t *seq = data.tokens + e->offset, *out = answers + (size_t)k * max_len;
+        fprintf(ans, "%s\t", DIR_NAMES[e->direction]);
+        for (int t = 1; t < e->answer_start; t++) fprintf(ans, "%s%s", t > 1 ? " " : "", vocab[seq[t]]);
+        fprintf(ans, "\t");
+        int right = 1, n_out = 0;
+        for (int t = e->answer_start; t < e->length; t++)
+            fprintf(ans, "%s%s", t > e->answer_start ? " " : "", vocab[seq[t]]);
+        fprintf(ans, "\t");
+        for (; n_out < max_len && out[n_out] >= 0; n_out++)
+            fprintf(ans, "%s%s", n_out ? " " : "", vocab[out[n_out]]);
+        if (n_out != e->length - e->answer_start) right = 0;
+        for (int t = 0; right && t < n_out; t++) right = out[t] == seq[e->answer_start + t];
+        fprintf(ans, "\t%s\n", right ? "right" : "wrong");
+    }
+    output_commit(csv, csv_path);
+    output_commit(md, md_path);
+    output_commit(ans, answers_path);
+    free(answers);
+    free(queries);
+    token_data_free(&data);
+    model_free(&model);
+    return 0;
+}

@@ -1,0 +1,134 @@
+/*
+ * bench.c -- training-step throughput of the model on the CPU (`make bench`).
+ *
+ * For each size: time full training steps (forward, backward, gradient
+ * clipping, AdamW) on random tokens with AR ranks (every position scored),
+ * and report tokens/s and achieved GFLOP/s by the model's own FLOP count.
+ * In the same run it measures the machine's CBLAS sgemm GFLOP/s on a large
+ * square product, so the ratio is meaningful on a shared, noisy machine.
+ *
+ * FLOP count (a multiply-add is 2 FLOPs; training = 3 x forward):
+ *   per token, forward:
+ *     encoder  L x 6C^2 (q,k,v)  + (L-1) x (2C^2 + 16C^2) (attention out, MLP)
+ *     decoder  L x (2C^2 + 2C^2 + 16C^2)                  (q, attention out, MLP)
+ *     attention (2L-1) x 4 x ((T+1)/2) x C   (scores and weighted sums over the
+ *              (T+1)/2 keys a query may see on average under AR ranks)
+ *     logits   2CV per scored token
+ *
+ *   usage: bench [--steps N]    (threads: OMP_NUM_THREADS)
+ */
+#include "../03_model.cu"
+
+typedef struct { const char *name; int L, H, C, V, B, T; } BenchSize;
+
+static double flops_per_step(const BenchSize *s) {
+    double L = s->L, C = s->C, T = s->T, V = s->V;
+    double per_token = L * 6 * C * C + (L - 1) * 18 * C * C + L * 20 * C * C +
+                       (2 * L - 1) * 4 * ((T + 1) / 2) * C + 2 * C * V;
+    return 3.0 * per_token * s->B * s->T;
+}
+
+static double sgemm_gflops(void) {
+#ifdef USE_CBLAS
+    int n = 1024;
+    float *a = (float *)xmalloc(4L * n * n), *b = (float *)xmalloc(4L * n * n), *c = (float *)xmalloc(4L * n * n);
+    for (long i = 0; i < (long)n * n; i++) a[i] = b[i] = 0.001f * (float)(i % 1000);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t = now_seconds();
+        for (int k = 0; k < 4; k++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        double g = 4 * 2.0 * n * n * (double)n / (now_seconds() - t) / 1e9;
+        if (g > best) best = g;
+    }
+    free(a); free(b); free(c);
+    return best;
+#else
+    return 0.0;
+#endif
+}
+
+static void print_machine(void) {
+    char model[256] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        while (fgets(line, sizeof line, f))
+            if (!strncmp(line, "model name", 10)) {
+                char *v = strchr(line, ':');
+                if (v) { snprintf(model, sizeof model, "%s", v + 2); model[strcspn(model, "\n")] = 0; }
+                break;
+            }
+        fclose(f);
+    }
+    printf("machine: %s, %ld cores online, %d OpenMP threads, matmul: %s\n", model,
+           sysconf(_SC_NPROCESSORS_ONLN), omp_get_max_threads(),
+#ifdef USE_CBLAS
+           "CBLAS (OpenBLAS)"
+#else
+           "hand-written OpenMP reference"
+#endif
+    );
+}
+
+int main(int argc, char **argv) {
+    int steps = 10;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) { printf("usage: bench [--steps N]\n"); return 0; }
+        else if (!strcmp(argv[i], "--steps")) steps = (int)parse_long("--steps", flag_value(argc, argv, &i), 1, 100000);
+        else die("unknown flag '%s'", argv[i]);
+    }
+    print_machine();
+    double peak = sgemm_gflops();
+    printf("CBLAS sgemm 1024^3: %.1f GFLOP/s\n", peak);
+    BenchSize sizes[] = {
+        {"4 layers, width 256, B*T = 16*64", 4, 4, 256, 4096, 16, 64},
+        {"6 layers, width 384, B*T = 8*128", 6, 6, 384, 4096, 8, 128},
+    };
+    for (int k = 0; k < 2; k++) {
+        const BenchSize *s = &sizes[k];
+        ModelConfig c = {s->L, s->H, s->C, s->V, s->T};
+        Model m;
+        model_alloc(&m, &c);
+        model_init_params(&m, 1);
+        Batch bt;
+        batch_init(&bt, s->B, s->T);
+        bt.B = s->B;
+        bt.T = s->T;
+        Rng r;
+        rng_seed(&r, 5);
+        for (int b = 0; b < s->B; b++) {
+            bt.lengths[b] = s->T;
+            for (int t = 0; t < s->T; t++) {
+                bt.tokens[b * s->T + t] = t == 0 ? TOK_BOS : N_SPECIAL_TOKENS + (int)rng_below(&r, s->V - N_SPECIAL_TOKENS);
+                bt.ranks[b * s->T + t] = t; /* AR */
+                if (t >= 1) batch_score(&bt, b, t);
+            }
+        }
+        AdamWConfig opt = {1e-4f, 0.9f, 0.98f, 1e-8f, 0.1f, 1.0f};
+        double *times = (double *)xmalloc(sizeof(double) * steps);
+        for (int step = 0; step < steps + 2; step++) {
+            double t0 = now_seconds();
+            model_zero_grad(&m);
+            model_forward(&m, &bt, 1);
+            model_backward(&m, &bt);
+            clip_grad_norm(&m, 1.0f);
+            adamw_update(&m, &opt, step + 1);
+            double dt = now_seconds() - t0;
+            if (step >= 2) times[step - 2] = dt; /* after two warm-up steps */
+        }
+        /* the median step time: robust to the odd slow step on a shared machine */
+        for (int i = 0; i < steps; i++)
+            for (int j = i + 1; j < steps; j++)
+                if (times[j] < times[i]) { double t = times[i]; times[i] = times[j]; times[j] = t; }
+        double median = times[steps / 2];
+        free(times);
+        double gflops = flops_per_step(s) / median / 1e9;
+        printf("%-36s %zu params: %8.0f tokens/s  %6.1f GFLOP/s  (%.0f%% of sgemm)  median of %d steps\n",
+               s->name, m.n_params, s->B * s->T / median, gflops, peak > 0 ? 100 * gflops / peak : 0.0, steps);
+        batch_free(&bt);
+        model_free(&m);
+    }
+    return 0;
+}
