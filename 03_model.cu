@@ -1195,6 +1195,7 @@ typedef struct {
     int stop_at;             /* stop after this many steps (0: run to the end) */
     int eval_limit;          /* test queries per evaluation (0: all) */
     int quiet;
+    const char *setting_flag; /* last flag given that sets the model or the run */
     ModelConfig model;       /* used when neither init nor resume is given */
     TrainConfig train;
 } TrainOptions;
@@ -1244,6 +1245,11 @@ static inline void train_options_help(void) {
 /* Parse one shared training flag at argv[*i]; returns 0 if it is not one. */
 static inline int train_options_parse(TrainOptions *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
+    /* flags that set the model or the run: a resumed run takes them from its checkpoint */
+    static const char *const setting_flags[] = {"--layers", "--heads", "--embd", "--steps", "--batch",
+        "--lr", "--warmup", "--min-lr-frac", "--wd", "--clip", "--eval-every", "--seed"};
+    for (size_t k = 0; k < sizeof setting_flags / sizeof setting_flags[0]; k++)
+        if (!strcmp(a, setting_flags[k])) o->setting_flag = setting_flags[k];
     if (!strcmp(a, "--data")) o->data_dir = flag_value(argc, argv, i);
     else if (!strcmp(a, "--out")) o->out_dir = flag_value(argc, argv, i);
     else if (!strcmp(a, "--init")) o->init_path = flag_value(argc, argv, i);
@@ -1341,6 +1347,10 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     memset(&h, 0, sizeof h);
     int objective = o->train.objective;
     if (o->resume_path) {
+        if (o->setting_flag)
+            die("%s cannot be combined with --resume: a resumed run keeps the settings stored in "
+                "'%s' (only --stop-at, --eval-limit, --data, --out and --quiet apply)",
+                o->setting_flag, o->resume_path);
         checkpoint_load(o->resume_path, &model, &h);
         if ((h.train.objective == OBJ_AR) != (objective == OBJ_AR) || h.train.objective == OBJ_NONE)
             die("'%s' was trained with objective %s; resume it with its own trainer", o->resume_path,

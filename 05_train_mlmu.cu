@@ -56,11 +56,13 @@ int main(int argc, char **argv) {
             return 0;
         }
         if (!strcmp(argv[i], "--objective")) {
+            o.setting_flag = "--objective";
             const char *v = flag_value(argc, argv, &i);
             if (!strcmp(v, "mlm-u")) o.train.objective = OBJ_MLMU;
             else if (!strcmp(v, "mlm")) o.train.objective = OBJ_MLM;
             else die("--objective must be mlm-u or mlm, got '%s'", v);
         } else if (!strcmp(argv[i], "--rate")) {
+            o.setting_flag = "--rate";
             o.train.mlm_rate = (float)parse_double("--rate", flag_value(argc, argv, &i), 0.001, 1.0);
         } else if (!train_options_parse(&o, argc, argv, &i)) {
             die("unknown flag '%s' (see --help)", argv[i]);

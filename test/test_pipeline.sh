@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# test_pipeline.sh -- the stages together: 01 -> 02 -> 03 -> 04/05 -> 06 on a tiny task.
+#
+#   * resume: k steps, stop, resume to n  ==  n steps straight (bit for bit), AR and MLM-U
+#   * 03_model's init checkpoint trains like the trainer's own initialization
+#   * 06_eval writes its CSV, markdown and answers
+#   * bad input: vocabulary mismatch, missing / truncated / mislabelled checkpoint, a
+#     checkpoint whose parameters are NaN (the run must stop and keep the last good
+#     checkpoint), nonsense flags. Each must exit non-zero, name the file or flag, and
+#     leave no output behind.
+# Prints one PASS:/FAIL: line per check. Run from the repository root after `make`.
+set -u
+B=build
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export OMP_NUM_THREADS=2
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+
+# ---- a tiny task and a tiny model ----
+$B/01_data --pairs 60 --out "$tmp/d" --seed 3 >/dev/null || fail "01_data"
+$B/02_tokenize --in "$tmp/d/examples.txt" >/dev/null || fail "02_tokenize"
+$B/01_data --pairs 70 --out "$tmp/other" --seed 4 >/dev/null
+$B/02_tokenize --in "$tmp/other/examples.txt" >/dev/null
+MODEL="--layers 2 --embd 32 --heads 2 --batch 16 --lr 3e-3 --warmup 5 --eval-every 10 --quiet"
+
+# ---- resume == straight, for AR and MLM-U ----
+for trainer in 04_train_ar 05_train_mlmu; do
+    $B/$trainer --data "$tmp/d" --out "$tmp/straight-$trainer" $MODEL --steps 30 >/dev/null
+    $B/$trainer --data "$tmp/d" --out "$tmp/split-$trainer" $MODEL --steps 30 --stop-at 10 >/dev/null
+    $B/$trainer --resume "$tmp/split-$trainer/model.ckpt" --data "$tmp/d" --out "$tmp/split-$trainer" --quiet >/dev/null
+    check "$trainer: 10 steps + resume to 30 is bit-identical to 30 steps straight" \
+        cmp -s "$tmp/straight-$trainer/model.ckpt" "$tmp/split-$trainer/model.ckpt"
+    rows=$(grep -c '^[0-9]' "$tmp/split-$trainer/log.csv")
+    check "$trainer: resumed log has one row per 10 steps ($rows rows)" [ "$rows" -eq 3 ]
+done
+
+# ---- 03_model's checkpoint is the same model the trainer builds ----
+$B/03_model --data "$tmp/d" --out "$tmp/init.ckpt" --layers 2 --embd 32 --heads 2 --seed 1 >/dev/null
+$B/04_train_ar --init "$tmp/init.ckpt" --data "$tmp/d" --out "$tmp/from-init" $MODEL --steps 30 >/dev/null
+check "training from 03_model's init.ckpt equals training from flags (same seed)" \
+    cmp -s "$tmp/straight-04_train_ar/model.ckpt" "$tmp/from-init/model.ckpt"
+
+# ---- 06_eval outputs ----
+$B/06_eval --model "$tmp/straight-05_train_mlmu/model.ckpt" --data "$tmp/d" >"$tmp/eval.out" 2>&1
+check "06_eval writes eval.csv with a forward and a backward row" \
+    [ "$(grep -c -E ',(forward|backward),' "$tmp/straight-05_train_mlmu/eval.csv" 2>/dev/null)" = 2 ]
+n_test_queries=$(grep -c $'^test\tquery' "$tmp/d/examples.txt")
+check "06_eval answers every test query ($n_test_queries)" \
+    [ "$(grep -c -E $'\t(right|wrong)$' "$tmp/straight-05_train_mlmu/eval.answers.txt" 2>/dev/null)" = "$n_test_queries" ]
+
+# ---- bad input ----
+# expect_error NAME PATTERN OUTPUT_THAT_MUST_NOT_EXIST -- command...
+expect_error() {
+    local name=$1 pattern=$2 must_not_exist=$3; shift 4
+    "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+    if [ $rc -eq 0 ]; then fail "$name (exit status 0)"; return; fi
+    if ! grep -q -- "$pattern" "$tmp/err"; then fail "$name (message lacks '$pattern': $(head -c 200 "$tmp/err"))"; return; fi
+    if [ -n "$must_not_exist" ] && ls "$must_not_exist"* >/dev/null 2>&1; then fail "$name (left $must_not_exist behind)"; return; fi
+    pass "$name: $(head -c 150 "$tmp/err" | tr '\n' ' ')"
+}
+ck="$tmp/straight-04_train_ar/model.ckpt"
+expect_error "eval: checkpoint vocabulary does not match the data" "vocabulary" "$tmp/e1" -- \
+    $B/06_eval --model "$ck" --data "$tmp/other" --out "$tmp/e1"
+expect_error "train: resume with data of another vocabulary" "vocabulary" "$tmp/r1/model.ckpt" -- \
+    $B/04_train_ar --resume "$ck" --data "$tmp/other" --out "$tmp/r1" --quiet
+expect_error "eval: missing checkpoint" "$tmp/nope.ckpt" "$tmp/e2" -- \
+    $B/06_eval --model "$tmp/nope.ckpt" --data "$tmp/d" --out "$tmp/e2"
+head -c 1000 "$ck" >"$tmp/trunc.ckpt"
+expect_error "eval: truncated checkpoint" "truncated" "$tmp/e3" -- \
+    $B/06_eval --model "$tmp/trunc.ckpt" --data "$tmp/d" --out "$tmp/e3"
+cp "$ck" "$tmp/magic.ckpt"; printf 'XXXX' | dd of="$tmp/magic.ckpt" conv=notrunc status=none
+expect_error "eval: wrong checkpoint magic" "not a checkpoint" "$tmp/e4" -- \
+    $B/06_eval --model "$tmp/magic.ckpt" --data "$tmp/d" --out "$tmp/e4"
+expect_error "eval: a token file given as checkpoint" "not a checkpoint" "$tmp/e5" -- \
+    $B/06_eval --model "$tmp/d/train.bin" --data "$tmp/d" --out "$tmp/e5"
+expect_error "train: missing data" "$tmp/none/train.bin" "$tmp/r2/model.ckpt" -- \
+    $B/05_train_mlmu --data "$tmp/none" --out "$tmp/r2" --quiet
+expect_error "train: resume an AR checkpoint with the MLM trainer" "objective" "" -- \
+    $B/05_train_mlmu --resume "$ck" --data "$tmp/d" --out "$tmp/r3" --quiet
+expect_error "train: --steps with --resume (the checkpoint's settings rule)" "--resume" "" -- \
+    $B/04_train_ar --resume "$ck" --data "$tmp/d" --out "$tmp/r8" --steps 99
+expect_error "train: nonsense --steps" "--steps" "$tmp/r4" -- $B/04_train_ar --data "$tmp/d" --out "$tmp/r4" --steps abc
+expect_error "train: negative --batch" "--batch" "$tmp/r5" -- $B/05_train_mlmu --data "$tmp/d" --out "$tmp/r5" --batch -4
+expect_error "train: unknown flag" "--bogus" "$tmp/r6" -- $B/05_train_mlmu --data "$tmp/d" --out "$tmp/r6" --bogus
+expect_error "train: --rate out of range" "--rate" "$tmp/r7" -- $B/05_train_mlmu --objective mlm --rate 2 --data "$tmp/d" --out "$tmp/r7"
+expect_error "model: width not a multiple of heads" "configuration" "$tmp/m1.ckpt" -- \
+    $B/03_model --data "$tmp/d" --out "$tmp/m1.ckpt" --embd 30 --heads 4
+expect_error "eval: unknown split" "--split" "$tmp/e6" -- $B/06_eval --model "$ck" --data "$tmp/d" --split dev --out "$tmp/e6"
+
+# A checkpoint whose parameters are NaN: the run stops at the first step with a
+# message, and the checkpoint it resumed from is left untouched.
+mkdir -p "$tmp/nan"
+$B/04_train_ar --data "$tmp/d" --out "$tmp/nan" $MODEL --steps 30 --stop-at 10 >/dev/null
+# the parameters start after the 256-byte header; overwrite the first 4096 floats with NaN
+head -c 16384 /dev/zero | tr '\0' '\377' | dd of="$tmp/nan/model.ckpt" bs=1 seek=256 conv=notrunc status=none
+cp "$tmp/nan/model.ckpt" "$tmp/nan/before.ckpt"
+$B/04_train_ar --resume "$tmp/nan/model.ckpt" --data "$tmp/d" --out "$tmp/nan" --quiet >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -ne 0 ] && grep -q "non-finite loss" "$tmp/err" && cmp -s "$tmp/nan/model.ckpt" "$tmp/nan/before.ckpt" \
+    && ! ls "$tmp/nan/"*.tmp >/dev/null 2>&1; then
+    pass "train: non-finite loss stops the run and keeps the last good checkpoint"
+else
+    fail "train: non-finite loss (rc $rc: $(head -c 200 "$tmp/err"))"
+fi
