@@ -1301,7 +1301,7 @@ static inline void next_batch_ids(int *ids, int B, int n_train, uint64_t seed, i
  * its last checkpoint are dropped so the log matches the model. */
 static FILE *open_log(const char *path, int resume_step) {
     const char *header = "step,loss,lr,grad_norm,tokens_per_s,elapsed_s,test_fwd_em,test_bwd_em,"
-                         "test_fwd_tok,test_bwd_tok\n";
+                         "test_fwd_tok,test_bwd_tok,train_fwd_em,train_bwd_em\n";
     char line[4096];
     char *kept = NULL;
     size_t kept_len = 0;
@@ -1397,6 +1397,9 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     int *ids = (int *)xmalloc(sizeof(int) * tc->batch_size);
     int *test_queries = (int *)xmalloc(sizeof(int) * (test.header.n_examples + 1));
     int n_test_queries = collect_queries(&test, test_queries, o->eval_limit);
+    /* a sample of the training queries: are they answered from memory only? */
+    int *train_queries = (int *)xmalloc(sizeof(int) * (train.header.n_examples + 1));
+    int n_train_queries = collect_queries(&train, train_queries, 256);
     Batch bt;
     batch_init(&bt, tc->batch_size, (int)train.header.max_len);
     Rng rng;
@@ -1446,15 +1449,21 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
         if (!report && !evaluate) continue;
         double now = now_seconds();
         double tok_per_s = tokens_since_report / (now - t_report + 1e-9);
-        char eval_cols[256] = ",,,";
+        char eval_cols[256] = ",,,,,";
+        double em[4] = {0, 0, 0, 0}; /* test fwd, test bwd, train fwd, train bwd */
         if (evaluate) {
             DecodeStats st = decode_queries(&model, objective, &test, test_queries, n_test_queries,
                                             256, NULL);
-            snprintf(eval_cols, sizeof eval_cols, "%.2f,%.2f,%.2f,%.2f",
-                     percent(st.exact[DIR_FORWARD], st.n[DIR_FORWARD]),
-                     percent(st.exact[DIR_BACKWARD], st.n[DIR_BACKWARD]),
+            DecodeStats tr = decode_queries(&model, objective, &train, train_queries,
+                                            n_train_queries, 256, NULL);
+            em[0] = percent(st.exact[DIR_FORWARD], st.n[DIR_FORWARD]);
+            em[1] = percent(st.exact[DIR_BACKWARD], st.n[DIR_BACKWARD]);
+            em[2] = percent(tr.exact[DIR_FORWARD], tr.n[DIR_FORWARD]);
+            em[3] = percent(tr.exact[DIR_BACKWARD], tr.n[DIR_BACKWARD]);
+            snprintf(eval_cols, sizeof eval_cols, "%.2f,%.2f,%.2f,%.2f,%.2f,%.2f", em[0], em[1],
                      st.tokens[DIR_FORWARD] ? 100.0 * st.tokens_right[DIR_FORWARD] / st.tokens[DIR_FORWARD] : 0.0,
-                     st.tokens[DIR_BACKWARD] ? 100.0 * st.tokens_right[DIR_BACKWARD] / st.tokens[DIR_BACKWARD] : 0.0);
+                     st.tokens[DIR_BACKWARD] ? 100.0 * st.tokens_right[DIR_BACKWARD] / st.tokens[DIR_BACKWARD] : 0.0,
+                     em[2], em[3]);
             /* checkpoint: the step, the optimizer, the RNG and the data position */
             h.step = done;
             h.rng_state = rng.state;
@@ -1470,7 +1479,9 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
             format_duration(seconds_per_step * (end_step - done), eta, sizeof eta);
             printf("step %6d/%d  loss %.4f  lr %.2e  %7.0f tok/s  ETA %s", done, end_step,
                    loss_sum / loss_count, opt.lr, tok_per_s, eta);
-            if (evaluate) printf("  test EM fwd/bwd %s", eval_cols);
+            if (evaluate)
+                printf("  exact match %%: test fwd %.1f bwd %.1f | train fwd %.1f bwd %.1f", em[0],
+                       em[1], em[2], em[3]);
             printf("\n");
             fflush(stdout);
         }
@@ -1481,7 +1492,7 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     }
     fclose(log);
     batch_free(&bt);
-    free(order); free(ids); free(test_queries);
+    free(order); free(ids); free(test_queries); free(train_queries);
     model_free(&model);
     token_data_free(&train);
     token_data_free(&test);
