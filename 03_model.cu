@@ -306,36 +306,49 @@ static inline void residual_forward(float *out, const float *a, const float *b, 
     for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
 }
 
-/* ---- RoPE: rotate each pair (x[2k], x[2k+1]) of a head by angle pos * 10000^(-2k/D) ---- */
-/* x is (B, T, stride) with H heads of size D starting at column `col`; the
- * position is the token's index t, so attention scores depend on i - j only.
+/* Query rows. The encoder computes every position of the batch: row n is the
+ * flat position n = b*T + t. The decoder (query stream) only runs where a
+ * prediction is asked for, the S scored positions: row n sits at flat
+ * position pos[n]. Rows must come grouped by sequence, b ascending. */
+typedef struct {
+    int N;              /* rows */
+    const int32_t *pos; /* (N) flat positions b*T + t, or NULL: row n is position n */
+} Rows;
+
+static inline int row_position(Rows r, int n) { return r.pos ? r.pos[n] : n; }
+
+/* ---- RoPE: rotate each pair (x[2k], x[2k+1]) of a head by angle t * 10000^(-2k/D) ---- */
+/* x is (N, stride) with H heads of size D starting at column `col`; t is the
+ * row's position in its sequence, so attention scores depend on i - j only.
  * cos_sin is (max_seq_len, D/2, 2). Backward rotates by the opposite angle. */
-static inline void rope_rotate(float *x, const float *cos_sin, int B, int T, int stride, int col, int H,
-                        int D, int inverse) {
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++)
-            for (int h = 0; h < H; h++) {
-                float *v = x + ((size_t)b * T + t) * stride + col + h * D;
-                const float *cs = cos_sin + (size_t)t * D;
-                for (int k = 0; k < D / 2; k++) {
-                    float c = cs[2 * k], s = inverse ? -cs[2 * k + 1] : cs[2 * k + 1];
-                    float x0 = v[2 * k], x1 = v[2 * k + 1];
-                    v[2 * k] = x0 * c - x1 * s;
-                    v[2 * k + 1] = x0 * s + x1 * c;
-                }
+static inline void rope_rotate(float *x, const float *cos_sin, Rows rows, int T, int stride, int col,
+                               int H, int D, int inverse) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < rows.N; n++) {
+        int t = row_position(rows, n) % T;
+        const float *cs = cos_sin + (size_t)t * D;
+        for (int h = 0; h < H; h++) {
+            float *v = x + (size_t)n * stride + col + h * D;
+            for (int k = 0; k < D / 2; k++) {
+                float c = cs[2 * k], s = inverse ? -cs[2 * k + 1] : cs[2 * k + 1];
+                float x0 = v[2 * k], x1 = v[2 * k + 1];
+                v[2 * k] = x0 * c - x1 * s;
+                v[2 * k + 1] = x0 * s + x1 * c;
             }
+        }
+    }
 }
 
 /* ---- rank-masked attention ----
- * q: rows of (B, T, q_stride) starting at q_col; k, v: rows of (B, T, kv_stride)
- * at k_col, v_col; out (B, T, C); probs (B, H, T, T) kept for backward.
- * Position i attends j iff rank[j] < rank[i] + allow_self, i.e.
+ * q: (N, q_stride) query rows, head h at column q_col + h*D;
+ * kv: (B, T, kv_stride) keys at k_col, values at v_col, for every position;
+ * out (N, C); probs (N, H, T) kept for backward.
+ * The query at position i of sequence b attends position j of b iff
  *   allow_self = 1: rank[j] <= rank[i]  (encoder self-attention)
  *   allow_self = 0: rank[j] <  rank[i]  (decoder cross-attention)
  * A row with no allowed key outputs zeros (its probs row is all zero). */
 typedef struct {
-    int B, T, H, D;
+    int T, H, D;
     int q_stride, q_col, kv_stride, k_col, v_col;
 } AttentionShape;
 
@@ -344,42 +357,43 @@ static inline int attention_allowed(int32_t rank_j, int32_t rank_i, int allow_se
 }
 
 static inline void attention_forward(float *out, float *probs, const float *q, const float *kv,
-                              const int32_t *ranks, AttentionShape s, int allow_self) {
+                                     const int32_t *ranks, Rows rows, AttentionShape s,
+                                     int allow_self) {
     int C = s.H * s.D;
     float scale = 1.0f / sqrtf((float)s.D);
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < s.B; b++)
+    for (int n = 0; n < rows.N; n++)
         for (int h = 0; h < s.H; h++) {
+            int flat = row_position(rows, n), b = flat / s.T;
             const int32_t *rank = ranks + (size_t)b * s.T;
-            for (int i = 0; i < s.T; i++) {
-                const float *qi = q + ((size_t)b * s.T + i) * s.q_stride + s.q_col + h * s.D;
-                float *p = probs + (((size_t)b * s.H + h) * s.T + i) * s.T;
-                float *o = out + ((size_t)b * s.T + i) * C + h * s.D;
-                float maxv = -INFINITY;
-                for (int j = 0; j < s.T; j++) {
-                    if (!attention_allowed(rank[j], rank[i], allow_self)) { p[j] = -INFINITY; continue; }
-                    const float *kj = kv + ((size_t)b * s.T + j) * s.kv_stride + s.k_col + h * s.D;
-                    float dot = 0.0f;
-                    for (int d = 0; d < s.D; d++) dot += qi[d] * kj[d];
-                    p[j] = dot * scale;
-                    if (p[j] > maxv) maxv = p[j];
-                }
-                for (int d = 0; d < s.D; d++) o[d] = 0.0f;
-                if (maxv == -INFINITY) { /* nothing to attend to */
-                    for (int j = 0; j < s.T; j++) p[j] = 0.0f;
-                    continue;
-                }
-                float sum = 0.0f;
-                for (int j = 0; j < s.T; j++) {
-                    p[j] = p[j] == -INFINITY ? 0.0f : expf(p[j] - maxv);
-                    sum += p[j];
-                }
-                for (int j = 0; j < s.T; j++) {
-                    p[j] /= sum;
-                    if (p[j] == 0.0f) continue;
-                    const float *vj = kv + ((size_t)b * s.T + j) * s.kv_stride + s.v_col + h * s.D;
-                    for (int d = 0; d < s.D; d++) o[d] += p[j] * vj[d];
-                }
+            int32_t rank_i = ranks[flat];
+            const float *qi = q + (size_t)n * s.q_stride + s.q_col + h * s.D;
+            float *p = probs + ((size_t)n * s.H + h) * s.T;
+            float *o = out + (size_t)n * C + h * s.D;
+            float maxv = -INFINITY;
+            for (int j = 0; j < s.T; j++) {
+                if (!attention_allowed(rank[j], rank_i, allow_self)) { p[j] = -INFINITY; continue; }
+                const float *kj = kv + ((size_t)b * s.T + j) * s.kv_stride + s.k_col + h * s.D;
+                float dot = 0.0f;
+                for (int d = 0; d < s.D; d++) dot += qi[d] * kj[d];
+                p[j] = dot * scale;
+                if (p[j] > maxv) maxv = p[j];
+            }
+            for (int d = 0; d < s.D; d++) o[d] = 0.0f;
+            if (maxv == -INFINITY) { /* nothing to attend to */
+                for (int j = 0; j < s.T; j++) p[j] = 0.0f;
+                continue;
+            }
+            float sum = 0.0f;
+            for (int j = 0; j < s.T; j++) {
+                p[j] = p[j] == -INFINITY ? 0.0f : expf(p[j] - maxv);
+                sum += p[j];
+            }
+            for (int j = 0; j < s.T; j++) {
+                p[j] /= sum;
+                if (p[j] == 0.0f) continue;
+                const float *vj = kv + ((size_t)b * s.T + j) * s.kv_stride + s.v_col + h * s.D;
+                for (int d = 0; d < s.D; d++) o[d] += p[j] * vj[d];
             }
         }
 }
@@ -388,22 +402,33 @@ static inline void attention_forward(float *out, float *probs, const float *q, c
  *   dv_j += sum_i P_ij dout_i
  *   dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik)          (softmax backward)
  *   dq_i += scale * sum_j dS_ij k_j,   dk_j += scale * sum_i dS_ij q_i
- * One thread owns one (b, h), so every write to dq/dk/dv slices is race-free. */
+ * Several query rows of one sequence write the same dk/dv rows, so one thread
+ * owns one (sequence b, head h) and walks b's query rows: race-free. */
 static inline void attention_backward(float *dq, float *dkv, const float *dout, const float *probs,
-                               const float *q, const float *kv, AttentionShape s) {
+                                      const float *q, const float *kv, Rows rows, int B,
+                                      AttentionShape s) {
     int C = s.H * s.D;
     float scale = 1.0f / sqrtf((float)s.D);
+    /* first[b] .. first[b+1]: the query rows of sequence b */
+    int *first = (int *)xmalloc(sizeof(int) * (B + 1));
+    for (int b = 0, n = 0; b <= B; b++) {
+        while (n < rows.N && row_position(rows, n) / s.T < b) n++;
+        first[b] = n;
+    }
+    for (int n = 1; n < rows.N; n++)
+        if (row_position(rows, n) / s.T < row_position(rows, n - 1) / s.T)
+            die("internal error: attention query rows are not grouped by sequence");
 #pragma omp parallel
     {
         float *dp = (float *)xmalloc(sizeof(float) * s.T);
 #pragma omp for collapse(2) schedule(static)
-        for (int b = 0; b < s.B; b++)
+        for (int b = 0; b < B; b++)
             for (int h = 0; h < s.H; h++)
-                for (int i = 0; i < s.T; i++) {
-                    const float *p = probs + (((size_t)b * s.H + h) * s.T + i) * s.T;
-                    const float *doi = dout + ((size_t)b * s.T + i) * C + h * s.D;
-                    const float *qi = q + ((size_t)b * s.T + i) * s.q_stride + s.q_col + h * s.D;
-                    float *dqi = dq + ((size_t)b * s.T + i) * s.q_stride + s.q_col + h * s.D;
+                for (int n = first[b]; n < first[b + 1]; n++) {
+                    const float *p = probs + ((size_t)n * s.H + h) * s.T;
+                    const float *don = dout + (size_t)n * C + h * s.D;
+                    const float *qn = q + (size_t)n * s.q_stride + s.q_col + h * s.D;
+                    float *dqn = dq + (size_t)n * s.q_stride + s.q_col + h * s.D;
                     float p_dot_dp = 0.0f;
                     for (int j = 0; j < s.T; j++) {
                         dp[j] = 0.0f;
@@ -413,8 +438,8 @@ static inline void attention_backward(float *dq, float *dkv, const float *dout, 
                         float *dvj = dkv + row + s.v_col;
                         float dot = 0.0f;
                         for (int d = 0; d < s.D; d++) {
-                            dot += doi[d] * vj[d];
-                            dvj[d] += p[j] * doi[d];
+                            dot += don[d] * vj[d];
+                            dvj[d] += p[j] * don[d];
                         }
                         dp[j] = dot;
                         p_dot_dp += p[j] * dot;
@@ -426,13 +451,14 @@ static inline void attention_backward(float *dq, float *dkv, const float *dout, 
                         const float *kj = kv + row + s.k_col;
                         float *dkj = dkv + row + s.k_col;
                         for (int d = 0; d < s.D; d++) {
-                            dqi[d] += ds * kj[d];
-                            dkj[d] += ds * qi[d];
+                            dqn[d] += ds * kj[d];
+                            dkj[d] += ds * qn[d];
                         }
                     }
                 }
         free(dp);
     }
+    free(first);
 }
 
 /* ---- softmax + cross-entropy over the S scored rows, fused ----
@@ -503,40 +529,39 @@ typedef struct {
     float *enc_ln1;   /* (L, B, T, C) */
     float *enc_ln1_mean, *enc_ln1_rstd; /* (L, B, T) */
     float *enc_qkv;   /* (L, B, T, 3C) queries and keys already rotated by RoPE */
-    float *enc_probs; /* (L-1, B, H, T, T) */
+    float *enc_probs; /* (L-1, B, T, H, T) */
     float *enc_atty;  /* (L-1, B, T, C) attention output before the projection */
     float *enc_xmid;  /* (L-1, B, T, C) x + attention */
     float *enc_ln2;   /* (L-1, B, T, C) */
     float *enc_ln2_mean, *enc_ln2_rstd; /* (L-1, B, T) */
     float *enc_fch;   /* (L-1, B, T, 4C) MLP hidden before GELU */
     float *enc_fch_gelu; /* (L-1, B, T, 4C) */
-    float *dec_z;     /* (L+1, B, T, C) query-stream states; z_0 = dec_input everywhere */
-    float *dec_ln1;   /* (L, B, T, C) */
-    float *dec_ln1_mean, *dec_ln1_rstd;
-    float *dec_q;     /* (L, B, T, C) rotated queries */
-    float *dec_probs; /* (L, B, H, T, T) */
-    float *dec_atty;  /* (L, B, T, C) */
-    float *dec_zmid;  /* (L, B, T, C) */
-    float *dec_ln2;
-    float *dec_ln2_mean, *dec_ln2_rstd;
-    float *dec_fch, *dec_fch_gelu; /* (L, B, T, 4C) */
-    float *lnf;       /* (B, T, C) */
-    float *lnf_mean, *lnf_rstd; /* (B, T) */
-    float *scored_x;  /* (S, C) final states at the scored positions */
+    /* the query stream runs only at the S scored positions (S <= B*T rows) */
+    float *dec_z;     /* (L+1, S, C) query-stream states; z_0 = dec_input in every row */
+    float *dec_ln1;   /* (L, S, C) */
+    float *dec_ln1_mean, *dec_ln1_rstd; /* (L, S) */
+    float *dec_q;     /* (L, S, C) rotated queries */
+    float *dec_probs; /* (L, S, H, T) */
+    float *dec_atty;  /* (L, S, C) */
+    float *dec_zmid;  /* (L, S, C) */
+    float *dec_ln2;   /* (L, S, C) */
+    float *dec_ln2_mean, *dec_ln2_rstd; /* (L, S) */
+    float *dec_fch, *dec_fch_gelu; /* (L, S, 4C) */
+    float *lnf;       /* (S, C) */
+    float *lnf_mean, *lnf_rstd; /* (S) */
     float *logits;    /* (S, V); after backward-mode forward: their gradient */
     float *losses;    /* (S) */
 } Activations;
 
 /* Scratch gradients of activations for the backward pass. */
 typedef struct {
-    float *dx;        /* (B, T, C) running residual gradient */
-    float *dln;       /* (B, T, C) */
-    float *datty;     /* (B, T, C) */
-    float *dq;        /* (B, T, C) decoder queries */
-    float *dfch;      /* (B, T, 4C) */
-    float *dfch_gelu; /* (B, T, 4C) */
+    float *dx;        /* (B*T or S, C) running residual gradient of a stream */
+    float *dln;       /* (B*T or S, C) */
+    float *datty;     /* (B*T or S, C) */
+    float *dq;        /* (S, C) decoder queries */
+    float *dfch;      /* (B*T or S, 4C) */
+    float *dfch_gelu; /* (B*T or S, 4C) */
     float *dqkv;      /* (L, B, T, 3C) encoder q/k/v: both streams add into k and v */
-    float *dscored_x; /* (S, C) */
 } ActivationGrads;
 
 typedef struct {
@@ -633,28 +658,29 @@ static inline void model_ensure_activations(Model *m, int B, int T) {
                       &m->acts.dec_probs, &m->acts.dec_atty, &m->acts.dec_zmid,
                       &m->acts.dec_ln2, &m->acts.dec_ln2_mean, &m->acts.dec_ln2_rstd,
                       &m->acts.dec_fch, &m->acts.dec_fch_gelu, &m->acts.lnf, &m->acts.lnf_mean,
-                      &m->acts.lnf_rstd, &m->acts.scored_x, &m->acts.logits, &m->acts.losses};
+                      &m->acts.lnf_rstd, &m->acts.logits, &m->acts.losses};
     size_t sizes[] = {L * BT * C, L * BT * C, L * BT, L * BT, L * BT * 3 * C,
                       Lm * BT * H * T, Lm * BT * C, Lm * BT * C, Lm * BT * C, Lm * BT, Lm * BT,
                       Lm * BT * 4 * C, Lm * BT * 4 * C, (L + 1) * BT * C, L * BT * C, L * BT,
                       L * BT, L * BT * C, L * BT * H * T, L * BT * C, L * BT * C, L * BT * C,
-                      L * BT, L * BT, L * BT * 4 * C, L * BT * 4 * C, BT * C, BT, BT, BT * C,
+                      L * BT, L * BT, L * BT * 4 * C, L * BT * 4 * C, BT * C, BT, BT,
                       BT * V, BT};
     int n = (int)(sizeof sizes / sizeof sizes[0]);
     size_t total = 0;
     for (int i = 0; i < n; i++) total += sizes[i];
     m->act_memory = (float *)xcalloc(total, sizeof(float));
-    for (int i = 0, off = 0; i < n; i++) { *ptrs[i] = m->act_memory + off; off += (int)sizes[i]; }
+    size_t offset = 0;
+    for (int i = 0; i < n; i++) { *ptrs[i] = m->act_memory + offset; offset += sizes[i]; }
 
     float **gptrs[] = {&m->gacts.dx, &m->gacts.dln, &m->gacts.datty, &m->gacts.dq,
-                       &m->gacts.dfch, &m->gacts.dfch_gelu, &m->gacts.dqkv, &m->gacts.dscored_x};
-    size_t gsizes[] = {BT * C, BT * C, BT * C, BT * C, BT * 4 * C, BT * 4 * C, L * BT * 3 * C, BT * C};
+                       &m->gacts.dfch, &m->gacts.dfch_gelu, &m->gacts.dqkv};
+    size_t gsizes[] = {BT * C, BT * C, BT * C, BT * C, BT * 4 * C, BT * 4 * C, L * BT * 3 * C};
     int gn = (int)(sizeof gsizes / sizeof gsizes[0]);
     total = 0;
     for (int i = 0; i < gn; i++) total += gsizes[i];
     m->grad_act_memory = (float *)xcalloc(total, sizeof(float));
-    size_t off = 0;
-    for (int i = 0; i < gn; i++) { *gptrs[i] = m->grad_act_memory + off; off += gsizes[i]; }
+    offset = 0;
+    for (int i = 0; i < gn; i++) { *gptrs[i] = m->grad_act_memory + offset; offset += gsizes[i]; }
     m->act_B = B;
     m->act_T = T;
 }
@@ -679,6 +705,9 @@ static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
     for (size_t i = 0; i < BT; i++)
         if (bt->tokens[i] < 0 || bt->tokens[i] >= V)
             die("token id %d outside the model's vocabulary of %d", bt->tokens[i], V);
+    Rows all_rows = {(int)BT, NULL};           /* the encoder: every position */
+    Rows scored_rows = {S, bt->scored};        /* the decoder: the scored positions */
+    size_t SC = (size_t)S * C;
 
     /* ---- encoder (content stream) ---- */
     /* x_0 = token embeddings; no absolute positions (RoPE in attention) */
@@ -692,15 +721,15 @@ static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
                           p[P_ENC_LN1_W] + l * C, p[P_ENC_LN1_B] + l * C, (int)BT, C);
         matmul_forward(qkv, ln1, p[P_ENC_QKV_W] + (size_t)l * 3 * C * C, p[P_ENC_QKV_B] + l * 3 * C,
                        (int)BT, C, 3 * C);
-        rope_rotate(qkv, m->rope, B, T, 3 * C, 0, H, D, 0); /* queries */
-        rope_rotate(qkv, m->rope, B, T, 3 * C, C, H, D, 0); /* keys */
+        rope_rotate(qkv, m->rope, all_rows, T, 3 * C, 0, H, D, 0); /* queries */
+        rope_rotate(qkv, m->rope, all_rows, T, 3 * C, C, H, D, 0); /* keys */
         if (l == L - 1) break; /* the last block's keys/values are all the decoder reads */
-        AttentionShape sh = {B, T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
+        AttentionShape sh = {T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
         float *atty = a->enc_atty + l * BTC, *xmid = a->enc_xmid + l * BTC;
         float *ln2 = a->enc_ln2 + l * BTC;
         float *fch = a->enc_fch + l * BTC * 4, *fchg = a->enc_fch_gelu + l * BTC * 4;
         float *tmp = a->enc_x + (l + 1) * BTC; /* next block's input, used as scratch first */
-        attention_forward(atty, a->enc_probs + l * BT * H * T, qkv, qkv, bt->ranks, sh, 1);
+        attention_forward(atty, a->enc_probs + l * BT * H * T, qkv, qkv, bt->ranks, all_rows, sh, 1);
         matmul_forward(tmp, atty, p[P_ENC_ATTN_W] + (size_t)l * C * C, p[P_ENC_ATTN_B] + l * C,
                        (int)BT, C, C);
         residual_forward(xmid, x, tmp, BTC);
@@ -714,44 +743,41 @@ static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
         residual_forward(a->enc_x + (l + 1) * BTC, xmid, tmp, BTC);
     }
 
-    /* ---- decoder (query stream) ---- */
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < BT; i++) memcpy(a->dec_z + i * C, p[P_DEC_INPUT], sizeof(float) * C);
-    for (int l = 0; l < L; l++) {
-        float *z = a->dec_z + l * BTC, *znext = a->dec_z + (l + 1) * BTC;
-        float *ln1 = a->dec_ln1 + l * BTC, *q = a->dec_q + l * BTC;
-        float *atty = a->dec_atty + l * BTC, *zmid = a->dec_zmid + l * BTC;
-        float *ln2 = a->dec_ln2 + l * BTC;
-        float *fch = a->dec_fch + l * BTC * 4, *fchg = a->dec_fch_gelu + l * BTC * 4;
-        layernorm_forward(ln1, a->dec_ln1_mean + l * BT, a->dec_ln1_rstd + l * BT, z,
-                          p[P_DEC_LN1_W] + l * C, p[P_DEC_LN1_B] + l * C, (int)BT, C);
-        matmul_forward(q, ln1, p[P_DEC_Q_W] + (size_t)l * C * C, p[P_DEC_Q_B] + l * C, (int)BT, C, C);
-        rope_rotate(q, m->rope, B, T, C, 0, H, D, 0);
-        /* queries from the query stream, keys/values from encoder block l */
-        AttentionShape sh = {B, T, H, D, C, 0, 3 * C, C, 2 * C};
-        attention_forward(atty, a->dec_probs + l * BT * H * T, q, a->enc_qkv + l * BTC * 3,
-                          bt->ranks, sh, 0);
-        matmul_forward(znext, atty, p[P_DEC_ATTN_W] + (size_t)l * C * C, p[P_DEC_ATTN_B] + l * C,
-                       (int)BT, C, C);
-        residual_forward(zmid, z, znext, BTC);
-        layernorm_forward(ln2, a->dec_ln2_mean + l * BT, a->dec_ln2_rstd + l * BT, zmid,
-                          p[P_DEC_LN2_W] + l * C, p[P_DEC_LN2_B] + l * C, (int)BT, C);
-        matmul_forward(fch, ln2, p[P_DEC_FC_W] + (size_t)l * 4 * C * C, p[P_DEC_FC_B] + l * 4 * C,
-                       (int)BT, C, 4 * C);
-        gelu_forward(fchg, fch, BTC * 4);
-        matmul_forward(znext, fchg, p[P_DEC_PROJ_W] + (size_t)l * 4 * C * C,
-                       p[P_DEC_PROJ_B] + l * C, (int)BT, 4 * C, C);
-        residual_forward(znext, zmid, znext, BTC);
-    }
-
-    /* ---- output: final LayerNorm, logits at the scored positions only ---- */
-    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->dec_z + L * BTC, p[P_LNF_W],
-                      p[P_LNF_B], (int)BT, C);
+    /* ---- decoder (query stream), only at the S scored positions: (S, C) rows ---- */
     if (S == 0) return 0.0f;
 #pragma omp parallel for schedule(static)
-    for (int s = 0; s < S; s++)
-        memcpy(a->scored_x + (size_t)s * C, a->lnf + (size_t)bt->scored[s] * C, sizeof(float) * C);
-    matmul_forward(a->logits, a->scored_x, p[P_WTE], NULL, S, C, V); /* tied embedding */
+    for (int n = 0; n < S; n++) memcpy(a->dec_z + (size_t)n * C, p[P_DEC_INPUT], sizeof(float) * C);
+    for (int l = 0; l < L; l++) {
+        float *z = a->dec_z + l * SC, *znext = a->dec_z + (l + 1) * SC;
+        float *ln1 = a->dec_ln1 + l * SC, *q = a->dec_q + l * SC;
+        float *atty = a->dec_atty + l * SC, *zmid = a->dec_zmid + l * SC;
+        float *ln2 = a->dec_ln2 + l * SC;
+        float *fch = a->dec_fch + l * SC * 4, *fchg = a->dec_fch_gelu + l * SC * 4;
+        layernorm_forward(ln1, a->dec_ln1_mean + l * S, a->dec_ln1_rstd + l * S, z,
+                          p[P_DEC_LN1_W] + l * C, p[P_DEC_LN1_B] + l * C, S, C);
+        matmul_forward(q, ln1, p[P_DEC_Q_W] + (size_t)l * C * C, p[P_DEC_Q_B] + l * C, S, C, C);
+        rope_rotate(q, m->rope, scored_rows, T, C, 0, H, D, 0);
+        /* queries from the query stream, keys/values from encoder block l */
+        AttentionShape sh = {T, H, D, C, 0, 3 * C, C, 2 * C};
+        attention_forward(atty, a->dec_probs + (size_t)l * S * H * T, q, a->enc_qkv + l * BTC * 3,
+                          bt->ranks, scored_rows, sh, 0);
+        matmul_forward(znext, atty, p[P_DEC_ATTN_W] + (size_t)l * C * C, p[P_DEC_ATTN_B] + l * C,
+                       S, C, C);
+        residual_forward(zmid, z, znext, SC);
+        layernorm_forward(ln2, a->dec_ln2_mean + l * S, a->dec_ln2_rstd + l * S, zmid,
+                          p[P_DEC_LN2_W] + l * C, p[P_DEC_LN2_B] + l * C, S, C);
+        matmul_forward(fch, ln2, p[P_DEC_FC_W] + (size_t)l * 4 * C * C, p[P_DEC_FC_B] + l * 4 * C,
+                       S, C, 4 * C);
+        gelu_forward(fchg, fch, SC * 4);
+        matmul_forward(znext, fchg, p[P_DEC_PROJ_W] + (size_t)l * 4 * C * C,
+                       p[P_DEC_PROJ_B] + l * C, S, 4 * C, C);
+        residual_forward(znext, zmid, znext, SC);
+    }
+
+    /* ---- output: final LayerNorm, then the tied embedding gives the logits ---- */
+    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->dec_z + L * SC, p[P_LNF_W],
+                      p[P_LNF_B], S, C);
+    matmul_forward(a->logits, a->lnf, p[P_WTE], NULL, S, C, V);
     crossentropy_forward_backward(a->logits, a->losses, bt->targets, S, V, want_grad);
     double loss = 0.0;
     for (int s = 0; s < S; s++) loss += a->losses[s];
@@ -772,58 +798,56 @@ static inline void model_backward(Model *m, const Batch *bt) {
     float **p = m->param_ptrs, **dp = m->grad_ptrs;
     if (S == 0) return;
 
-    /* logits = scored_x @ wte^T */
-    memset(g->dscored_x, 0, sizeof(float) * (size_t)S * C);
-    matmul_backward(g->dscored_x, dp[P_WTE], NULL, a->logits, a->scored_x, p[P_WTE], S, C, V);
-    /* scatter back to (B, T, C): unscored positions get no gradient */
-    memset(g->dln, 0, sizeof(float) * BTC);
-    for (int s = 0; s < S; s++) {
-        float *dst = g->dln + (size_t)bt->scored[s] * C;
-        for (int i = 0; i < C; i++) dst[i] += g->dscored_x[(size_t)s * C + i];
-    }
-    memset(g->dx, 0, sizeof(float) * BTC);
-    layernorm_backward(g->dx, dp[P_LNF_W], dp[P_LNF_B], g->dln, a->dec_z + L * BTC, p[P_LNF_W],
-                       a->lnf_mean, a->lnf_rstd, (int)BT, C);
+    Rows all_rows = {(int)BT, NULL}, scored_rows = {S, bt->scored};
+    size_t SC = (size_t)S * C;
 
-    /* ---- decoder, last block first; g->dx holds d(loss)/d(z_{l+1}) ---- */
+    /* logits = lnf @ wte^T (the logits buffer holds their gradient now) */
+    memset(g->dln, 0, sizeof(float) * SC);
+    matmul_backward(g->dln, dp[P_WTE], NULL, a->logits, a->lnf, p[P_WTE], S, C, V);
+    memset(g->dx, 0, sizeof(float) * SC);
+    layernorm_backward(g->dx, dp[P_LNF_W], dp[P_LNF_B], g->dln, a->dec_z + L * SC, p[P_LNF_W],
+                       a->lnf_mean, a->lnf_rstd, S, C);
+
+    /* ---- decoder (S rows), last block first; g->dx holds d(loss)/d(z_{l+1}) ---- */
     memset(g->dqkv, 0, sizeof(float) * L * BTC * 3);
     for (int l = L - 1; l >= 0; l--) {
-        float *z = a->dec_z + l * BTC, *zmid = a->dec_zmid + l * BTC;
-        float *fch = a->dec_fch + l * BTC * 4, *fchg = a->dec_fch_gelu + l * BTC * 4;
+        float *z = a->dec_z + l * SC, *zmid = a->dec_zmid + l * SC;
+        float *fch = a->dec_fch + l * SC * 4, *fchg = a->dec_fch_gelu + l * SC * 4;
         /* MLP: z_{l+1} = zmid + proj(gelu(fc(ln2(zmid)))); dx passes through the residual */
-        memset(g->dfch_gelu, 0, sizeof(float) * BTC * 4);
+        memset(g->dfch_gelu, 0, sizeof(float) * SC * 4);
         matmul_backward(g->dfch_gelu, dp[P_DEC_PROJ_W] + (size_t)l * 4 * C * C,
                         dp[P_DEC_PROJ_B] + l * C, g->dx, fchg,
-                        p[P_DEC_PROJ_W] + (size_t)l * 4 * C * C, (int)BT, 4 * C, C);
-        memset(g->dfch, 0, sizeof(float) * BTC * 4);
-        gelu_backward(g->dfch, fch, g->dfch_gelu, BTC * 4);
-        memset(g->dln, 0, sizeof(float) * BTC);
+                        p[P_DEC_PROJ_W] + (size_t)l * 4 * C * C, S, 4 * C, C);
+        memset(g->dfch, 0, sizeof(float) * SC * 4);
+        gelu_backward(g->dfch, fch, g->dfch_gelu, SC * 4);
+        memset(g->dln, 0, sizeof(float) * SC);
         matmul_backward(g->dln, dp[P_DEC_FC_W] + (size_t)l * 4 * C * C, dp[P_DEC_FC_B] + l * 4 * C,
-                        g->dfch, a->dec_ln2 + l * BTC, p[P_DEC_FC_W] + (size_t)l * 4 * C * C,
-                        (int)BT, C, 4 * C);
+                        g->dfch, a->dec_ln2 + l * SC, p[P_DEC_FC_W] + (size_t)l * 4 * C * C,
+                        S, C, 4 * C);
         layernorm_backward(g->dx, dp[P_DEC_LN2_W] + l * C, dp[P_DEC_LN2_B] + l * C, g->dln, zmid,
-                           p[P_DEC_LN2_W] + l * C, a->dec_ln2_mean + l * BT,
-                           a->dec_ln2_rstd + l * BT, (int)BT, C);
+                           p[P_DEC_LN2_W] + l * C, a->dec_ln2_mean + l * S,
+                           a->dec_ln2_rstd + l * S, S, C);
         /* cross-attention: zmid = z + attn_out(attention(q(ln1(z)), k_l, v_l)) */
-        memset(g->datty, 0, sizeof(float) * BTC);
+        memset(g->datty, 0, sizeof(float) * SC);
         matmul_backward(g->datty, dp[P_DEC_ATTN_W] + (size_t)l * C * C, dp[P_DEC_ATTN_B] + l * C,
-                        g->dx, a->dec_atty + l * BTC, p[P_DEC_ATTN_W] + (size_t)l * C * C,
-                        (int)BT, C, C);
-        memset(g->dq, 0, sizeof(float) * BTC);
-        AttentionShape sh = {B, T, H, D, C, 0, 3 * C, C, 2 * C};
-        attention_backward(g->dq, g->dqkv + l * BTC * 3, g->datty, a->dec_probs + l * BT * H * T,
-                           a->dec_q + l * BTC, a->enc_qkv + l * BTC * 3, sh);
-        rope_rotate(g->dq, m->rope, B, T, C, 0, H, D, 1); /* undo the rotation */
-        memset(g->dln, 0, sizeof(float) * BTC);
+                        g->dx, a->dec_atty + l * SC, p[P_DEC_ATTN_W] + (size_t)l * C * C,
+                        S, C, C);
+        memset(g->dq, 0, sizeof(float) * SC);
+        AttentionShape sh = {T, H, D, C, 0, 3 * C, C, 2 * C};
+        attention_backward(g->dq, g->dqkv + l * BTC * 3, g->datty,
+                           a->dec_probs + (size_t)l * S * H * T, a->dec_q + l * SC,
+                           a->enc_qkv + l * BTC * 3, scored_rows, B, sh);
+        rope_rotate(g->dq, m->rope, scored_rows, T, C, 0, H, D, 1); /* undo the rotation */
+        memset(g->dln, 0, sizeof(float) * SC);
         matmul_backward(g->dln, dp[P_DEC_Q_W] + (size_t)l * C * C, dp[P_DEC_Q_B] + l * C, g->dq,
-                        a->dec_ln1 + l * BTC, p[P_DEC_Q_W] + (size_t)l * C * C, (int)BT, C, C);
+                        a->dec_ln1 + l * SC, p[P_DEC_Q_W] + (size_t)l * C * C, S, C, C);
         layernorm_backward(g->dx, dp[P_DEC_LN1_W] + l * C, dp[P_DEC_LN1_B] + l * C, g->dln, z,
-                           p[P_DEC_LN1_W] + l * C, a->dec_ln1_mean + l * BT,
-                           a->dec_ln1_rstd + l * BT, (int)BT, C);
+                           p[P_DEC_LN1_W] + l * C, a->dec_ln1_mean + l * S,
+                           a->dec_ln1_rstd + l * S, S, C);
     }
-    /* z_0 is dec_input at every position */
-    for (size_t i = 0; i < BT; i++)
-        for (int k = 0; k < C; k++) dp[P_DEC_INPUT][k] += g->dx[i * C + k];
+    /* z_0 is dec_input at every scored position */
+    for (int n = 0; n < S; n++)
+        for (int k = 0; k < C; k++) dp[P_DEC_INPUT][k] += g->dx[(size_t)n * C + k];
 
     /* ---- encoder, last block first; g->dqkv[l] already holds the decoder's
      *      gradient for keys/values of block l ---- */
@@ -850,12 +874,13 @@ static inline void model_backward(Model *m, const Batch *bt) {
             matmul_backward(g->datty, dp[P_ENC_ATTN_W] + (size_t)l * C * C,
                             dp[P_ENC_ATTN_B] + l * C, g->dx, a->enc_atty + l * BTC,
                             p[P_ENC_ATTN_W] + (size_t)l * C * C, (int)BT, C, C);
-            AttentionShape sh = {B, T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
-            attention_backward(dqkv, dqkv, g->datty, a->enc_probs + l * BT * H * T, qkv, qkv, sh);
+            AttentionShape sh = {T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
+            attention_backward(dqkv, dqkv, g->datty, a->enc_probs + l * BT * H * T, qkv, qkv,
+                               all_rows, B, sh);
         }
         /* queries and keys were rotated after the projection: rotate their gradients back */
-        rope_rotate(dqkv, m->rope, B, T, 3 * C, 0, H, D, 1);
-        rope_rotate(dqkv, m->rope, B, T, 3 * C, C, H, D, 1);
+        rope_rotate(dqkv, m->rope, all_rows, T, 3 * C, 0, H, D, 1);
+        rope_rotate(dqkv, m->rope, all_rows, T, 3 * C, C, H, D, 1);
         memset(g->dln, 0, sizeof(float) * BTC);
         matmul_backward(g->dln, dp[P_ENC_QKV_W] + (size_t)l * 3 * C * C, dp[P_ENC_QKV_B] + l * 3 * C,
                         dqkv, a->enc_ln1 + l * BTC, p[P_ENC_QKV_W] + (size_t)l * 3 * C * C,

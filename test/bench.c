@@ -7,13 +7,16 @@
  * In the same run it measures the machine's CBLAS sgemm GFLOP/s on a large
  * square product, so the ratio is meaningful on a shared, noisy machine.
  *
- * FLOP count (a multiply-add is 2 FLOPs; training = 3 x forward):
- *   per token, forward:
+ * FLOP count (a multiply-add is 2 FLOPs; training = 3 x forward). The
+ * encoder runs at all B*T positions, the decoder only at the S = B*(T-1)
+ * scored ones (AR ranks score every position after BOS):
+ *   per position, forward:
  *     encoder  L x 6C^2 (q,k,v)  + (L-1) x (2C^2 + 16C^2) (attention out, MLP)
- *     decoder  L x (2C^2 + 2C^2 + 16C^2)                  (q, attention out, MLP)
- *     attention (2L-1) x 4 x ((T+1)/2) x C   (scores and weighted sums over the
+ *              + (L-1) x 4 x ((T+1)/2) x C   (scores and weighted sums over the
  *              (T+1)/2 keys a query may see on average under AR ranks)
- *     logits   2CV per scored token
+ *   per scored position, forward:
+ *     decoder  L x (2C^2 + 2C^2 + 16C^2) + L x 4 x ((T+1)/2) x C
+ *     logits   2CV
  *
  *   usage: bench [--steps N]    (threads: OMP_NUM_THREADS)
  */
@@ -22,10 +25,11 @@
 typedef struct { const char *name; int L, H, C, V, B, T; } BenchSize;
 
 static double flops_per_step(const BenchSize *s) {
-    double L = s->L, C = s->C, T = s->T, V = s->V;
-    double per_token = L * 6 * C * C + (L - 1) * 18 * C * C + L * 20 * C * C +
-                       (2 * L - 1) * 4 * ((T + 1) / 2) * C + 2 * C * V;
-    return 3.0 * per_token * s->B * s->T;
+    double L = s->L, C = s->C, T = s->T, V = s->V, keys = (T + 1) / 2;
+    double encoder = L * 6 * C * C + (L - 1) * 18 * C * C + (L - 1) * 4 * keys * C;
+    double decoder = L * 20 * C * C + L * 4 * keys * C + 2 * C * V;
+    double positions = (double)s->B * s->T, scored = (double)s->B * (s->T - 1);
+    return 3.0 * (encoder * positions + decoder * scored);
 }
 
 static double sgemm_gflops(void) {
