@@ -325,24 +325,6 @@ static const Task TASKS[] = {
 /* output                                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* mkdir -p: create every missing directory along the path */
-static void make_dirs(const char *path) {
-    char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) die("--out path too long: '%s'", path);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == 0) {
-            char saved = *p;
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                die("cannot create directory '%s': %s", buf, strerror(errno));
-            *p = saved;
-            if (saved == 0) break;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) die("--out '%s' is not a directory", path);
-}
-
 /* The options line in the file header: every option that changes the data,
  * but not --out, so the file does not depend on where it is written. */
 static void write_header(FILE *f, const Options *o) {

@@ -79,24 +79,6 @@ static void directory_of(const char *path, char *dir, size_t n) {
     else snprintf(dir, n, "%.*s", (int)(slash - path), path);
 }
 
-/* mkdir -p: create every missing directory along the path */
-static void make_dirs(const char *path) {
-    char buf[PATH_LEN];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) die("path too long: '%s'", path);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == 0) {
-            char saved = *p;
-            *p = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                die("cannot create directory '%s': %s", buf, strerror(errno));
-            *p = saved;
-            if (saved == 0) break;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) die("'%s' is not a directory", path);
-}
-
 static void join_path(char *out, const char *dir, const char *name) {
     if (snprintf(out, PATH_LEN, "%s/%s", dir, name) >= PATH_LEN) die("path too long: '%s/%s'", dir, name);
 }

@@ -1298,14 +1298,6 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     return 1;
 }
 
-static inline void make_dir(const char *path) {
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *s = buf + 1; *s; s++)
-        if (*s == '/') { *s = 0; mkdir(buf, 0755); *s = '/'; }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) die("cannot create directory '%s': %s", path, strerror(errno));
-}
-
 /* Which examples make up the next batch: epochs over a shuffled order that is
  * a pure function of (seed, epoch), so a resumed run sees the same order. */
 static inline void next_batch_ids(int *ids, int B, int n_train, uint64_t seed, int32_t *epoch,
@@ -1415,7 +1407,7 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     TrainConfig *tc = &o->train;
     int end_step = tc->total_steps;
     if (o->stop_at > 0 && o->stop_at < end_step) end_step = o->stop_at;
-    make_dir(o->out_dir);
+    make_dirs(o->out_dir);
 
     int n_train = (int)train.header.n_examples;
     int *order = (int *)xmalloc(sizeof(int) * n_train);

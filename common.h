@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +118,24 @@ static inline void output_commit(FILE *f, const char *path) {
             pending_tmp_paths[n_pending_outputs][0] = 0;
             break;
         }
+}
+
+/* mkdir -p: create every missing directory along the path */
+static inline void make_dirs(const char *path) {
+    char buf[1024];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) die("path too long: '%s'", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char saved = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                die("cannot create directory '%s': %s", buf, strerror(errno));
+            *p = saved;
+            if (saved == 0) break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) die("'%s' is not a directory", path);
 }
 
 /* ------------------------------------------------------------------------ */
