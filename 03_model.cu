@@ -462,10 +462,14 @@ static inline void attention_backward(float *dq, float *dkv, const float *dout, 
 }
 
 /* ---- softmax + cross-entropy over the S scored rows, fused ----
- * logits (S, V) in; losses (S) out; the logits are overwritten by their
- * gradient d(mean loss)/d(logits) = (softmax - onehot(target)) / S. */
+ * logits (S, V) in; losses (S) out. The loss is the weighted mean
+ * sum_n w_n loss_n / sum_n w_n (all w_n = 1: the plain mean over scored
+ * tokens). With want_grad the logits are overwritten by their gradient
+ * d(loss)/d(logits_n) = w_n (softmax_n - onehot(target_n)) / sum_n w_n. */
 static inline void crossentropy_forward_backward(float *logits, float *losses, const int32_t *targets,
-                                          int S, int V, int want_grad) {
+                                                 const float *weights, int S, int V, int want_grad) {
+    double total_weight = 0.0;
+    for (int n = 0; n < S; n++) total_weight += weights[n];
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < S; n++) {
         float *z = logits + (size_t)n * V;
@@ -476,8 +480,9 @@ static inline void crossentropy_forward_backward(float *logits, float *losses, c
         float logsum = maxv + (float)log(sum);
         losses[n] = logsum - z[targets[n]];
         if (want_grad) {
-            for (int i = 0; i < V; i++) z[i] = expf(z[i] - logsum) / S;
-            z[targets[n]] -= 1.0f / S;
+            float scale = (float)(weights[n] / total_weight);
+            for (int i = 0; i < V; i++) z[i] = expf(z[i] - logsum) * scale;
+            z[targets[n]] -= scale;
         }
     }
 }
@@ -497,6 +502,7 @@ typedef struct {
     int n_scored;            /* S */
     int32_t *scored;         /* (S) flat positions */
     int32_t *targets;        /* (S) */
+    float *weights;          /* (S) loss weights, 1 unless the objective says otherwise */
     int capacity_B, capacity_T;
 } Batch;
 
@@ -509,10 +515,12 @@ static inline void batch_init(Batch *bt, int B, int T) {
     bt->lengths = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B);
     bt->scored = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
     bt->targets = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
+    bt->weights = (float *)xmalloc(sizeof(float) * (size_t)B * T);
 }
 
 static inline void batch_free(Batch *bt) {
     free(bt->tokens); free(bt->ranks); free(bt->lengths); free(bt->scored); free(bt->targets);
+    free(bt->weights);
 }
 
 /* Mark position t of row b as scored: its loss is -log p(token there). */
@@ -520,6 +528,7 @@ static inline void batch_score(Batch *bt, int b, int t) {
     int flat = b * bt->T + t;
     bt->scored[bt->n_scored] = flat;
     bt->targets[bt->n_scored] = bt->tokens[flat];
+    bt->weights[bt->n_scored] = 1.0f;
     bt->n_scored++;
 }
 
@@ -691,8 +700,8 @@ static inline void model_free(Model *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Forward pass. Returns the mean cross-entropy over the scored positions
- * (0 if none). With want_grad the logits are replaced by their gradient,
+/* Forward pass. Returns the (weighted) mean cross-entropy over the scored
+ * positions (0 if none). With want_grad the logits are replaced by their gradient,
  * ready for model_backward; without it acts.logits (S, V) keeps the logits. */
 static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
     const ModelConfig *c = &m->config;
@@ -778,15 +787,18 @@ static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
     layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, a->dec_z + L * SC, p[P_LNF_W],
                       p[P_LNF_B], S, C);
     matmul_forward(a->logits, a->lnf, p[P_WTE], NULL, S, C, V);
-    crossentropy_forward_backward(a->logits, a->losses, bt->targets, S, V, want_grad);
-    double loss = 0.0;
-    for (int s = 0; s < S; s++) loss += a->losses[s];
-    return (float)(loss / S);
+    crossentropy_forward_backward(a->logits, a->losses, bt->targets, bt->weights, S, V, want_grad);
+    double loss = 0.0, total_weight = 0.0;
+    for (int s = 0; s < S; s++) {
+        loss += (double)bt->weights[s] * a->losses[s];
+        total_weight += bt->weights[s];
+    }
+    return (float)(loss / total_weight);
 }
 
 static inline void model_zero_grad(Model *m) { memset(m->grads, 0, sizeof(float) * m->n_params); }
 
-/* Backward pass: adds d(mean loss)/d(params) into m->grads. Must follow
+/* Backward pass: adds d(loss)/d(params) into m->grads. Must follow
  * model_forward(m, bt, 1) on the same batch. */
 static inline void model_backward(Model *m, const Batch *bt) {
     const ModelConfig *c = &m->config;
@@ -969,6 +981,7 @@ typedef struct {
     int32_t warmup_steps;
     float lr, min_lr_frac, weight_decay, grad_clip, beta1, beta2;
     int32_t eval_every;   /* steps between test evaluations (0: never) */
+    int32_t elbo_weights; /* MLM: weight masked tokens by the ELBO of Eq. 5 */
     uint64_t seed;
 } TrainConfig;
 
@@ -982,7 +995,7 @@ typedef struct {
     TrainConfig train;
     uint64_t rng_state;   /* the training loop's RNG, for bit-identical resume */
     int32_t epoch, epoch_pos; /* position in the shuffled training data */
-    uint8_t reserved[136]; /* pads the header to 256 bytes */
+    uint8_t reserved[128]; /* pads the header to 256 bytes */
 } CheckpointHeader;
 
 /* the header is exactly 256 bytes; a compile error here means a field changed */

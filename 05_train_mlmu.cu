@@ -21,7 +21,10 @@
  * prefix-only contexts of left-to-right decoding.
  *
  * Loss: mean cross-entropy over the masked tokens of the batch (the authors'
- * later code); the ELBO weight 1/r of Eq. 5 is left for a later issue.
+ * later code), or with --elbo the weighting of Eq. 5: a sequence of D tokens
+ * with m of them masked weights each masked token by D/m (about 1/r), so every
+ * sequence counts about equally however many tokens it masks; the few-masked
+ * sequences, the ones most like left-to-right decoding, are not drowned out.
  *
  *   usage: 05_train_mlmu --data data/retrieval --out runs/mlmu [options]   (--help)
  */
@@ -32,12 +35,16 @@
 static void sample_ranks_mlm(Batch *bt, Rng *rng, const TrainConfig *tc) {
     for (int b = 0; b < bt->B; b++) {
         float rate = tc->objective == OBJ_MLMU ? rng_uniform(rng) : tc->mlm_rate;
+        int first_scored = bt->n_scored;
         bt->ranks[b * bt->T] = 0; /* BOS */
         for (int t = 1; t < bt->lengths[b]; t++) {
             int masked = rng_uniform(rng) < rate;
             bt->ranks[b * bt->T + t] = masked ? 1 : 0;
             if (masked) batch_score(bt, b, t);
         }
+        int n_masked = bt->n_scored - first_scored, D = bt->lengths[b] - 1;
+        if (tc->elbo_weights) /* Eq. 5: weight D / (number masked) */
+            for (int s = first_scored; s < bt->n_scored; s++) bt->weights[s] = (float)D / n_masked;
     }
 }
 
@@ -51,7 +58,8 @@ int main(int argc, char **argv) {
                    "Trains with MLM-U (masking rate r ~ U(0,1) per sequence) or, with\n"
                    "--objective mlm, MLM at the fixed rate --rate.\n"
                    "  --objective mlm-u|mlm   (default mlm-u)\n"
-                   "  --rate R                fixed masking rate for mlm (default 0.15)\n");
+                   "  --rate R                fixed masking rate for mlm (default 0.15)\n"
+                   "  --elbo                  weight masked tokens as in Eq. 5 (D / masked count)\n");
             train_options_help();
             return 0;
         }
@@ -61,6 +69,9 @@ int main(int argc, char **argv) {
             if (!strcmp(v, "mlm-u")) o.train.objective = OBJ_MLMU;
             else if (!strcmp(v, "mlm")) o.train.objective = OBJ_MLM;
             else die("--objective must be mlm-u or mlm, got '%s'", v);
+        } else if (!strcmp(argv[i], "--elbo")) {
+            o.setting_flag = "--elbo";
+            o.train.elbo_weights = 1;
         } else if (!strcmp(argv[i], "--rate")) {
             o.setting_flag = "--rate";
             o.train.mlm_rate = (float)parse_double("--rate", flag_value(argc, argv, &i), 0.001, 1.0);

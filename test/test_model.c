@@ -68,14 +68,16 @@ static void ranks_inference(Batch *bt, int ar_ranks) {
     }
 }
 
-typedef struct { const char *name; int objective; float rate; int inference; } Case;
+typedef struct { const char *name; int objective; float rate; int inference, elbo; } Case;
 static const Case CASES[] = {
-    {"AR", OBJ_AR, 0, 0},
-    {"MLM-U", OBJ_MLMU, 0, 0},
-    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0},
-    {"AR-inference", OBJ_AR, 0, 1},
-    {"MLM-inference", OBJ_MLMU, 0, 1},
+    {"AR", OBJ_AR, 0, 0, 0},
+    {"MLM-U", OBJ_MLMU, 0, 0, 0},
+    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, 0},
+    {"MLM-U (ELBO weights)", OBJ_MLMU, 0, 0, 1},
+    {"AR-inference", OBJ_AR, 0, 1, 0},
+    {"MLM-inference", OBJ_MLMU, 0, 1, 0},
 };
+#define N_TRAINING_CASES 4
 #define N_CASES (int)(sizeof CASES / sizeof CASES[0])
 
 static void apply_case(const Case *c, Batch *bt, Rng *r) {
@@ -83,6 +85,7 @@ static void apply_case(const Case *c, Batch *bt, Rng *r) {
     memset(&tc, 0, sizeof tc);
     tc.objective = c->objective;
     tc.mlm_rate = c->rate;
+    tc.elbo_weights = c->elbo;
     bt->n_scored = 0;
     if (c->inference) ranks_inference(bt, c->objective == OBJ_AR);
     else if (c->objective == OBJ_AR) sample_ranks_ar(bt, r, &tc);
@@ -128,7 +131,7 @@ static int check_element(Model *m, const Batch *bt, int t, const float *g, size_
 }
 
 static void gradient_check(void) {
-    for (int ci = 0; ci < 3; ci++) {
+    for (int ci = 0; ci < N_TRAINING_CASES; ci++) {
         const Case *c = &CASES[ci];
         Model m;
         tiny_model(&m, 2);
