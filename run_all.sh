@@ -113,7 +113,7 @@ set terminal pngcairo size 900,500 noenhanced
 set output "results/retrieval-$preset-curves.png"
 set datafile separator ","
 set title "Retrieval task ($preset preset): test exact match during training"
-set xlabel "optimizer step"; set ylabel "exact match (%)"; set yrange [0:100]; set key left top
+set xlabel "optimizer step"; set ylabel "exact match (%)"; set yrange [0:100]; set key outside right
 plot "$runs/ar/log.csv" using 1:(strcol(7) eq "" ? NaN : \$7) with linespoints title "AR forward", \
      "$runs/ar/log.csv" using 1:(strcol(8) eq "" ? NaN : \$8) with linespoints title "AR backward", \
      "$runs/mlmu/log.csv" using 1:(strcol(7) eq "" ? NaN : \$7) with linespoints title "MLM-U forward", \
