@@ -25,6 +25,9 @@
  * rank < rank[i]; so its prediction depends only on tokens ranked below it.
  * test/test_model.c proves this bit for bit for every objective.
  *
+ * The query stream is only needed where a prediction is made, so it runs on
+ * the S scored positions only (the encoder runs on all B*T).
+ *
  * The decoder block l uses the keys/values the encoder block l computed from
  * its input, as XLNet's query stream does. The content stream after the last
  * encoder block's key/value projection is therefore never read, so the last

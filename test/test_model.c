@@ -130,16 +130,21 @@ static int check_element(Model *m, const Batch *bt, int t, const float *g, size_
     return err <= 2e-2 * fabs(numeric) + 5e-4;
 }
 
+/* A tiny 2-layer model and a random B x T batch with the case's ranks. */
+static void setup_case(const Case *c, Model *m, Batch *bt, Rng *r, uint64_t seed, int B, int T) {
+    tiny_model(m, 2);
+    rng_seed(r, seed);
+    random_batch(bt, B, T, m->config.vocab_size, r);
+    apply_case(c, bt, r);
+}
+
 static void gradient_check(void) {
     for (int ci = 0; ci < N_TRAINING_CASES; ci++) {
         const Case *c = &CASES[ci];
         Model m;
-        tiny_model(&m, 2);
         Rng r;
-        rng_seed(&r, 7 + ci);
         Batch bt;
-        random_batch(&bt, 3, 10, m.config.vocab_size, &r);
-        apply_case(c, &bt, &r);
+        setup_case(c, &m, &bt, &r, 7 + ci, 3, 10);
         model_zero_grad(&m);
         model_forward(&m, &bt, 1);
         model_backward(&m, &bt);
@@ -207,19 +212,16 @@ static void leakage_check(void) {
     for (int ci = 0; ci < N_CASES; ci++) {
         const Case *c = &CASES[ci];
         Model m;
-        tiny_model(&m, 2);
         Rng r;
-        rng_seed(&r, 100 + ci);
         Batch bt;
-        random_batch(&bt, 4, 9, m.config.vocab_size, &r);
-        apply_case(c, &bt, &r);
+        setup_case(c, &m, &bt, &r, 100 + ci, 4, 9);
         int V = m.config.vocab_size, S = bt.n_scored;
         model_forward(&m, &bt, 0);
         float *base = (float *)xmalloc(sizeof(float) * (size_t)S * V);
         memcpy(base, m.acts.logits, sizeof(float) * (size_t)S * V);
         int hidden_tested = 0, hidden_ok = 0, visible_tested = 0, visible_ok = 0;
         for (int s = 0; s < S; s++) {
-            int flat = bt.scored[s], b = flat / bt.T, i = flat % bt.T;
+            int flat = bt.scored[s], b = flat / bt.T;
             for (int j = 0; j < bt.lengths[b]; j++) {
                 int32_t rank_j = bt.ranks[b * bt.T + j], rank_i = bt.ranks[flat];
                 int32_t saved = bt.tokens[b * bt.T + j];
@@ -230,7 +232,6 @@ static void leakage_check(void) {
                 if (rank_j < rank_i) { visible_tested++; visible_ok += !same; }
                 else { hidden_tested++; hidden_ok += same; }
                 bt.tokens[b * bt.T + j] = saved;
-                (void)i;
             }
         }
         report(hidden_tested > 0 && hidden_ok == hidden_tested,
