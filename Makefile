@@ -69,7 +69,15 @@ test: all
 bench: build/bench
 	./build/bench
 
+# The host code of the .cu files must stay valid C++ for nvcc (issue 3 adds
+# the kernels). This compiles, without linking, what nvcc will build.
+NVCC ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) nvcc)
+cuda-check: | build
+	$(NVCC) -std=c++17 -Xcompiler -fopenmp,-Wall,-Wextra -I. -c 04_train_ar.cu -o build/cuda_04.o
+	$(NVCC) -std=c++17 -Xcompiler -fopenmp,-Wall,-Wextra -I. -c 05_train_mlmu.cu -o build/cuda_05.o
+	$(NVCC) -std=c++17 -Xcompiler -fopenmp,-Wall,-Wextra -I. -x cu -c 06_eval.c -o build/cuda_06.o
+
 clean:
 	rm -rf build
 
-.PHONY: all test bench clean
+.PHONY: all test bench clean cuda-check
