@@ -39,13 +39,13 @@ case "$preset" in
     quick)
         pairs=3000
         model="--layers 2 --heads 4 --embd 128"
-        ar_train="--steps 600 --batch 256 --lr 3e-3 --warmup 50 --eval-every 100"
+        ar_train="--steps 1200 --batch 256 --lr 3e-3 --warmup 50 --eval-every 100"
         mlmu_train="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500"
         ;;
     long)
         pairs=3000
         model="--layers 2 --heads 4 --embd 128"
-        ar_train="--steps 600 --batch 256 --lr 3e-3 --warmup 50 --eval-every 100"
+        ar_train="--steps 1200 --batch 256 --lr 3e-3 --warmup 50 --eval-every 100"
         mlmu_train="--steps 18000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 1000"
         ;;
     *) echo "error: unknown preset '$preset' (quick or long)" >&2; exit 2 ;;
