@@ -99,9 +99,6 @@ static void parse_options(int argc, char **argv, Options *o) {
 /* examples: what every generator produces                                   */
 /* ------------------------------------------------------------------------ */
 
-enum { SPLIT_TRAIN = 0, SPLIT_TEST = 1 };
-static const char *const SPLIT_NAMES[] = {"train", "test"};
-
 /* One line of examples.txt. The strings are owned by the example. */
 typedef struct {
     int split, kind, direction, pair;

@@ -31,9 +31,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-enum { SPLIT_TRAIN = 0, SPLIT_TEST = 1 };
-static const char *const SPLIT_NAMES[] = {"train", "test"};
-
 /* Paths are kept shorter than common.h's 1024-byte ".tmp" buffer. */
 #define PATH_LEN 1000
 

@@ -1314,17 +1314,22 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     return 1;
 }
 
-/* Which examples make up the next batch: epochs over a shuffled order that is
- * a pure function of (seed, epoch), so a resumed run sees the same order. */
+/* The order of the training examples in an epoch: a pure function of
+ * (seed, epoch), so a resumed run sees the same order. */
+static inline void epoch_order(int *order, int n_train, uint64_t seed, int32_t epoch) {
+    Rng r;
+    rng_seed(&r, seed * 1000003u + (uint64_t)epoch);
+    for (int i = 0; i < n_train; i++) order[i] = i;
+    rng_shuffle(&r, order, n_train);
+}
+
+/* Which examples make up the next batch: the next ones in the epoch's order. */
 static inline void next_batch_ids(int *ids, int B, int n_train, uint64_t seed, int32_t *epoch,
                            int32_t *epoch_pos, int *order) {
     for (int b = 0; b < B; b++) {
         if (*epoch_pos == 0 || *epoch_pos >= n_train) {
             if (*epoch_pos >= n_train) { (*epoch)++; *epoch_pos = 0; }
-            Rng r;
-            rng_seed(&r, seed * 1000003u + (uint64_t)*epoch);
-            for (int i = 0; i < n_train; i++) order[i] = i;
-            rng_shuffle(&r, order, n_train);
+            epoch_order(order, n_train, seed, *epoch);
         }
         ids[b] = order[(*epoch_pos)++];
     }
@@ -1438,12 +1443,7 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     Rng rng;
     rng.state = h.rng_state;
     /* rebuild the epoch's order when resuming mid-epoch */
-    if (h.epoch_pos > 0) {
-        Rng r;
-        rng_seed(&r, tc->seed * 1000003u + (uint64_t)h.epoch);
-        for (int i = 0; i < n_train; i++) order[i] = i;
-        rng_shuffle(&r, order, n_train);
-    }
+    if (h.epoch_pos > 0) epoch_order(order, n_train, tc->seed, h.epoch);
     AdamWConfig opt = {tc->lr, tc->beta1, tc->beta2, 1e-8f, tc->weight_decay, tc->grad_clip};
     FILE *log = open_log(log_path, h.step);
     if (!o->quiet)

@@ -186,6 +186,8 @@ static const char *const SPECIAL_TOKEN_NAMES[N_SPECIAL_TOKENS] = {"<pad>", "<bos
 /* What an example is, and which way a query asks. */
 enum { KIND_STATEMENT = 0, KIND_QUERY = 1 };
 enum { DIR_NONE = 0, DIR_FORWARD = 1, DIR_BACKWARD = 2 };
+enum { SPLIT_TRAIN = 0, SPLIT_TEST = 1 };
+static const char *const SPLIT_NAMES[] = {"train", "test"};
 static const char *const KIND_NAMES[] = {"statement", "query"};
 static const char *const DIR_NAMES[] = {"none", "forward", "backward"};
 
