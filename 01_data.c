@@ -105,6 +105,7 @@ typedef struct {
     char *prompt;  /* space-separated words */
     char *answer;  /* "" for a statement */
     char *spans;   /* "label:start-end,..." in word positions of "prompt answer" */
+    char *alt;     /* the wrong but plausible answer, "" for none */
 } Example;
 
 typedef struct {
@@ -120,7 +121,7 @@ static char *xstrdup(const char *s) {
 }
 
 static void add_example(ExampleList *list, int split, int kind, int direction, int pair,
-                        const char *prompt, const char *answer, const char *spans) {
+                        const char *prompt, const char *answer, const char *spans, const char *alt) {
     if (list->n == list->capacity) {
         list->capacity = list->capacity ? 2 * list->capacity : 1024;
         list->items = (Example *)realloc(list->items, sizeof(Example) * (size_t)list->capacity);
@@ -134,6 +135,7 @@ static void add_example(ExampleList *list, int split, int kind, int direction, i
     e->prompt = xstrdup(prompt);
     e->answer = xstrdup(answer);
     e->spans = xstrdup(spans);
+    e->alt = xstrdup(alt ? alt : "");
 }
 
 static void free_examples(ExampleList *list) {
@@ -141,6 +143,7 @@ static void free_examples(ExampleList *list) {
         free(list->items[i].prompt);
         free(list->items[i].answer);
         free(list->items[i].spans);
+        free(list->items[i].alt);
     }
     free(list->items);
     memset(list, 0, sizeof *list);
@@ -286,13 +289,13 @@ static void generate_retrieval(const Options *o, Rng *rng, ExampleList *list) {
         int query_split = queries_in_train[p] ? SPLIT_TRAIN : SPLIT_TEST;
 
         snprintf(prompt, TEXT_BUF, "%s : %s", key, value);
-        add_example(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, p, prompt, "", statement_spans);
+        add_example(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, p, prompt, "", statement_spans, NULL);
 
         snprintf(prompt, TEXT_BUF, "[value_of] %s :", key);
-        add_example(list, query_split, KIND_QUERY, DIR_FORWARD, p, prompt, value, forward_spans);
+        add_example(list, query_split, KIND_QUERY, DIR_FORWARD, p, prompt, value, forward_spans, NULL);
 
         snprintf(prompt, TEXT_BUF, "[key_of] %s :", value);
-        add_example(list, query_split, KIND_QUERY, DIR_BACKWARD, p, prompt, key, backward_spans);
+        add_example(list, query_split, KIND_QUERY, DIR_BACKWARD, p, prompt, key, backward_spans, NULL);
     }
     printf("retrieval: %d pairs, %d tokens per entity, pool of %ld key tokens and %ld value tokens (%s)\n",
            n, k, pool, pool, pool >= (long)n * k ? "no token shared between entities" : "entities share tokens");
@@ -325,7 +328,7 @@ static const Task TASKS[] = {
 /* The options line in the file header: every option that changes the data,
  * but not --out, so the file does not depend on where it is written. */
 static void write_header(FILE *f, const Options *o) {
-    fprintf(f, "# split\tkind\tdirection\tpair\tprompt\tanswer\tspans\n");
+    fprintf(f, "# split\tkind\tdirection\tpair\tprompt\tanswer\tspans\talt\n");
     fprintf(f, "# 01_data --task %s --seed %ld", o->task, o->seed);
     if (strcmp(o->task, "retrieval") == 0)
         fprintf(f, " --pairs %ld --entity-tokens %ld --pool %ld --query-fraction %g", o->n_pairs,
@@ -334,8 +337,8 @@ static void write_header(FILE *f, const Options *o) {
 }
 
 static void write_example(FILE *f, const Example *e) {
-    fprintf(f, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", SPLIT_NAMES[e->split], KIND_NAMES[e->kind],
-            DIR_NAMES[e->direction], e->pair, e->prompt, e->answer, e->spans);
+    fprintf(f, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", SPLIT_NAMES[e->split], KIND_NAMES[e->kind],
+            DIR_NAMES[e->direction], e->pair, e->prompt, e->answer, e->spans, e->alt);
 }
 
 int main(int argc, char **argv) {
@@ -387,7 +390,7 @@ int main(int argc, char **argv) {
     output_commit(f, path);
 
     /* statistics: [split][kind][direction] counts */
-    int count[2][2][3] = {{{0}}};
+    int count[2][N_KINDS][3] = {{{0}}};
     for (int i = 0; i < list.n; i++) {
         Example *e = &list.items[i];
         count[e->split][e->kind][e->direction]++;

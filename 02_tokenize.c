@@ -156,6 +156,7 @@ typedef struct {
     int split, kind, direction, pair;
     long first_word;      /* index of its first prompt word in Corpus.words */
     int n_prompt, n_answer;
+    int n_alt;            /* words of the alt answer, right after the answer's */
     int n_spans;
     int span_start[MAX_SPANS], span_end[MAX_SPANS];  /* word positions */
     char span_label[MAX_SPANS][MAX_SPAN_LABEL];
@@ -262,19 +263,19 @@ static void parse_spans(Corpus *c, TextExample *ex, char *field, int n_words) {
 
 /* Parse one non-comment line (NUL-terminated, no newline) into an example. */
 static void parse_line(Corpus *c, char *line) {
-    char *field[TEXT_FIELDS];
+    char *field[TEXT_FIELDS_MAX];
     int n_fields = 0;
     char *p = line;
     for (;;) {
         char *tab = strchr(p, '\t');
-        if (n_fields < TEXT_FIELDS) field[n_fields] = p;
+        if (n_fields < TEXT_FIELDS_MAX) field[n_fields] = p;
         n_fields++;
         if (!tab) break;
         *tab = 0;
         p = tab + 1;
     }
-    if (n_fields != TEXT_FIELDS)
-        line_error("expected %d tab-separated fields, found %d", TEXT_FIELDS, n_fields);
+    if (n_fields != TEXT_FIELDS && n_fields != TEXT_FIELDS_MAX)
+        line_error("expected %d or %d tab-separated fields, found %d", TEXT_FIELDS, TEXT_FIELDS_MAX, n_fields);
 
     if (c->n_examples == c->examples_capacity) {
         c->examples_capacity = c->examples_capacity ? 2 * c->examples_capacity : 4096;
@@ -286,8 +287,8 @@ static void parse_line(Corpus *c, char *line) {
 
     ex->split = lookup_name(field[0], SPLIT_NAMES, 2);
     if (ex->split < 0) line_error("split must be train or test, got '%s'", field[0]);
-    ex->kind = lookup_name(field[1], KIND_NAMES, 2);
-    if (ex->kind < 0) line_error("kind must be statement or query, got '%s'", field[1]);
+    ex->kind = lookup_name(field[1], KIND_NAMES, N_KINDS);
+    if (ex->kind < 0) line_error("kind must be statement, query or problem, got '%s'", field[1]);
     ex->direction = lookup_name(field[2], DIR_NAMES, 3);
     if (ex->direction < 0) line_error("direction must be none, forward or backward, got '%s'", field[2]);
     long pair = parse_index(field[3], field[3] + strlen(field[3]));
@@ -300,8 +301,10 @@ static void parse_line(Corpus *c, char *line) {
     if (ex->n_prompt == 0) line_error("the prompt is empty");
     if (ex->kind == KIND_STATEMENT && (ex->direction != DIR_NONE || ex->n_answer != 0))
         line_error("a statement must have direction none and an empty answer");
-    if (ex->kind == KIND_QUERY && (ex->direction == DIR_NONE || ex->n_answer == 0))
-        line_error("a query must have direction forward or backward and a non-empty answer");
+    if (ex->kind != KIND_STATEMENT && (ex->direction == DIR_NONE || ex->n_answer == 0))
+        line_error("a %s must have direction forward or backward and a non-empty answer", KIND_NAMES[ex->kind]);
+    ex->n_alt = n_fields == TEXT_FIELDS_MAX ? split_words(c, field[7], "alt") : 0;
+    if (ex->n_alt && ex->kind == KIND_STATEMENT) line_error("a statement cannot have an alt answer");
     parse_spans(c, ex, field[6], ex->n_prompt + ex->n_answer);
 }
 
@@ -345,7 +348,7 @@ static long write_split(const Corpus *c, const Vocab *v, uint32_t vocab_hash, in
     for (int i = 0; i < c->n_examples; i++)
         if (c->examples[i].split == split) {
             n_examples++;
-            n_tokens += 2 + c->examples[i].n_prompt + c->examples[i].n_answer;
+            n_tokens += 2 + c->examples[i].n_prompt + c->examples[i].n_answer + c->examples[i].n_alt;
         }
     if (n_tokens > 1000000000LL) die("%s split has %lld tokens, more than a token file holds (1e9)", SPLIT_NAMES[split], n_tokens);
 
@@ -379,6 +382,14 @@ static long write_split(const Corpus *c, const Vocab *v, uint32_t vocab_hash, in
         }
         tokens[used++] = TOK_EOS;
         if (rec->length > max_len) max_len = rec->length;
+        /* the alt answer, outside the sequence */
+        rec->alt_offset = used;
+        rec->alt_length = ex->n_alt;
+        for (int w = 0; w < ex->n_alt; w++) {
+            int id = vocab_find(v, c->words[ex->first_word + n_words + w]);
+            if (id < 0) { id = TOK_UNK; n_unknown++; }
+            tokens[used++] = id;
+        }
     }
 
     TokenFileHeader h;
@@ -416,7 +427,7 @@ static void tokenize(const char *in_path, const char *out_dir) {
         const TextExample *ex = &c.examples[i];
         if (ex->split != SPLIT_TRAIN) continue;
         n_train++;
-        for (int w = 0; w < ex->n_prompt + ex->n_answer; w++) vocab_add(&v, c.words[ex->first_word + w]);
+        for (int w = 0; w < ex->n_prompt + ex->n_answer + ex->n_alt; w++) vocab_add(&v, c.words[ex->first_word + w]);
     }
     if (n_train == 0) die("'%s' has no train lines: there is nothing to build a vocabulary from", in_path);
 
@@ -518,6 +529,8 @@ static void decode(const char *bin_path, const char *vocab_path) {
             /* token positions back to word positions: -1 for the <bos> */
             printf("%s%s:%d-%d", s ? "," : "", e->span_label[s], e->span_start[s] - 1, e->span_end[s] - 1);
         }
+        printf("\t");
+        for (int j = 0; j < e->alt_length; j++) printf("%s%s", j ? " " : "", words[d.tokens[e->alt_offset + j]]);
         printf("\n");
     }
     if (fflush(stdout) != 0 || ferror(stdout)) die("error writing to stdout: %s", strerror(errno));

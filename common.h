@@ -183,27 +183,37 @@ static inline void rng_shuffle(Rng *r, int *a, int n) {
 enum { TOK_PAD = 0, TOK_BOS = 1, TOK_EOS = 2, TOK_UNK = 3, N_SPECIAL_TOKENS = 4 };
 static const char *const SPECIAL_TOKEN_NAMES[N_SPECIAL_TOKENS] = {"<pad>", "<bos>", "<eos>", "<unk>"};
 
-/* What an example is, and which way a query asks. */
-enum { KIND_STATEMENT = 0, KIND_QUERY = 1 };
+/* What an example is, and which way a query asks.
+ *   statement: a fact; all of it is training text, nothing is an answer
+ *   query:     a question (prompt) and its answer; in training every token
+ *              of it is text to learn, in test only the answer is asked for
+ *   problem:   like a query, but the prompt is context only and is never
+ *              scored, not even in training (the star graph: the edge list
+ *              and the start/goal are given, only the path is learned) */
+enum { KIND_STATEMENT = 0, KIND_QUERY = 1, KIND_PROBLEM = 2, N_KINDS = 3 };
 enum { DIR_NONE = 0, DIR_FORWARD = 1, DIR_BACKWARD = 2 };
 enum { SPLIT_TRAIN = 0, SPLIT_TEST = 1 };
 static const char *const SPLIT_NAMES[] = {"train", "test"};
-static const char *const KIND_NAMES[] = {"statement", "query"};
+static const char *const KIND_NAMES[] = {"statement", "query", "problem"};
 static const char *const DIR_NAMES[] = {"none", "forward", "backward"};
 
 /* Text format (written by 01_data, read by 02_tokenize), one example a line,
- * seven tab-separated fields; lines starting with '#' are comments:
+ * seven or eight tab-separated fields; lines starting with '#' are comments:
  *
- *   split  kind  direction  pair  prompt  answer  spans
+ *   split  kind  direction  pair  prompt  answer  spans  [alt]
  *   train  statement  none  17  k3 k9 : v1 v7    key:0-2,value:3-5
  *   test   query  backward  18  [key_of] v4 v2 :  k8 k0  value:1-3,key:4-6
  *
- * split: train|test; kind: statement|query; direction: none|forward|backward;
- * pair: index of the fact the example is about; prompt: space-separated words
- * the model is given; answer: the words it must produce (empty for a
- * statement, which is all prompt); spans: comma-separated label:start-end
- * entity spans, in word positions of "prompt answer" (end exclusive). */
-#define TEXT_FIELDS 7
+ * split: train|test; kind: statement|query|problem; direction:
+ * none|forward|backward; pair: index of the fact the example is about;
+ * prompt: space-separated words the model is given; answer: the words it must
+ * produce (empty for a statement, which is all prompt); spans: comma-separated
+ * label:start-end entity spans, in word positions of "prompt answer" (end
+ * exclusive); alt (optional, may be empty): the wrong but plausible answer,
+ * e.g. for the relationship task the entity a model that swaps subject and
+ * object would give, so 06_eval can count "incorrect inference". */
+#define TEXT_FIELDS 7      /* required fields */
+#define TEXT_FIELDS_MAX 8  /* with the optional alt */
 
 /* Binary token file (written by 02_tokenize, read by 04/05/06):
  *
@@ -214,10 +224,12 @@ static const char *const DIR_NAMES[] = {"none", "forward", "backward"};
  * Every sequence is BOS, the prompt tokens, the answer tokens, EOS. So the
  * first answer token sits at position answer_start (a statement has
  * answer_start = length: nothing of it is an answer). Spans are token
- * positions [start, end) within the sequence. */
+ * positions [start, end) within the sequence. An example with an alt answer
+ * has its alt tokens (no BOS/EOS) right after its sequence in tokens[], at
+ * alt_offset; they are not part of the sequence and never trained on. */
 #define TOKEN_FILE_MAGIC 0x314B4F54u /* "TOK1" little-endian */
-#define TOKEN_FILE_VERSION 1
-#define MAX_SPANS 8
+#define TOKEN_FILE_VERSION 2
+#define MAX_SPANS 16
 #define MAX_SPAN_LABEL 16
 
 typedef struct {
@@ -240,6 +252,8 @@ typedef struct {
     int32_t n_spans;
     int32_t span_start[MAX_SPANS], span_end[MAX_SPANS];
     char span_label[MAX_SPANS][MAX_SPAN_LABEL];
+    int32_t alt_offset;   /* index of the alt answer's first token in tokens[] */
+    int32_t alt_length;   /* its length; 0 = no alt answer */
 } ExampleRecord;
 
 /* A loaded token file. */
@@ -286,8 +300,10 @@ static inline void token_data_load(TokenData *d, const char *path) {
         ExampleRecord *e = &d->examples[i];
         if (e->offset < 0 || e->length < 2 || (int64_t)e->offset + e->length > (int64_t)h->n_tokens ||
             (uint32_t)e->length > h->max_len || e->answer_start < 1 || e->answer_start > e->length ||
-            e->n_spans < 0 || e->n_spans > MAX_SPANS || e->kind < 0 || e->kind > 1 ||
-            e->direction < 0 || e->direction > 2)
+            e->n_spans < 0 || e->n_spans > MAX_SPANS || e->kind < 0 || e->kind >= N_KINDS ||
+            e->direction < 0 || e->direction > 2 || e->alt_length < 0 ||
+            (e->alt_length > 0 && (e->alt_offset < 0 ||
+                                   (int64_t)e->alt_offset + e->alt_length > (int64_t)h->n_tokens)))
             die("'%s': example %u has an inconsistent record (offset %d, length %d, answer at %d)",
                 path, i, e->offset, e->length, e->answer_start);
     }

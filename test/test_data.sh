@@ -227,12 +227,12 @@ printf 'JUNK' | dd of="$B/magic/train.bin" bs=1 seek=0 count=4 conv=notrunc 2>/d
 expect_error "decode: a wrong magic number" "$B/magic" "$B/magic/train.bin" "not a token file" \
     "$TOK" --decode "$B/magic/train.bin"
 
-# tokens start after the 64-byte header and n_examples records of 220 bytes
-# (ExampleRecord: 7 int32 + 2 x 8 int32 + 8 x 16 chars); overwrite the second
+# tokens start after the 64-byte header and n_examples records of 420 bytes
+# (ExampleRecord: 7 int32 + 2 x 16 int32 + 16 x 16 chars + 2 int32); overwrite the second
 # token (the first after <bos>) with 2^31 - 1.
 cp "$T/a/train.bin" "$T/a/vocab.txt" "$B/token/"
 n=$(od -An -t u4 -j 16 -N 4 "$B/token/train.bin" | tr -d ' ')
-printf '\377\377\377\177' | dd of="$B/token/train.bin" bs=1 seek=$((64 + n * 220 + 4)) count=4 conv=notrunc 2>/dev/null
+printf '\377\377\377\177' | dd of="$B/token/train.bin" bs=1 seek=$((64 + n * 420 + 4)) count=4 conv=notrunc 2>/dev/null
 expect_error "decode: a token id >= vocabulary size" "$B/token" "$B/token/train.bin" "outside the vocabulary" \
     "$TOK" --decode "$B/token/train.bin"
 
