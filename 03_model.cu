@@ -502,6 +502,9 @@ typedef struct {
     int32_t *tokens;         /* (B, T), TOK_PAD after a sequence's end */
     int32_t *ranks;          /* (B, T) */
     int32_t *lengths;        /* (B) tokens before padding */
+    int32_t *first_scored;   /* (B) first position training may score: 1 (everything after
+                                BOS), or the answer start of a problem whose prompt is
+                                context only (common.h, KIND_PROBLEM) */
     int n_scored;            /* S */
     int32_t *scored;         /* (S) flat positions */
     int32_t *targets;        /* (S) */
@@ -516,13 +519,15 @@ static inline void batch_init(Batch *bt, int B, int T) {
     bt->tokens = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
     bt->ranks = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
     bt->lengths = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B);
+    bt->first_scored = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B);
     bt->scored = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
     bt->targets = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
     bt->weights = (float *)xmalloc(sizeof(float) * (size_t)B * T);
 }
 
 static inline void batch_free(Batch *bt) {
-    free(bt->tokens); free(bt->ranks); free(bt->lengths); free(bt->scored); free(bt->targets);
+    free(bt->tokens); free(bt->ranks); free(bt->lengths); free(bt->first_scored); free(bt->scored);
+    free(bt->targets);
     free(bt->weights);
 }
 
@@ -986,6 +991,8 @@ typedef struct {
     int32_t eval_every;   /* steps between test evaluations (0: never) */
     int32_t elbo_weights; /* MLM: weight masked tokens by the ELBO of Eq. 5 */
     uint64_t seed;
+    float valid_fraction; /* train queries held out for choosing the best checkpoint */
+    int32_t unused;       /* keeps the struct free of hidden padding */
 } TrainConfig;
 
 typedef struct {
@@ -998,7 +1005,9 @@ typedef struct {
     TrainConfig train;
     uint64_t rng_state;   /* the training loop's RNG, for bit-identical resume */
     int32_t epoch, epoch_pos; /* position in the shuffled training data */
-    uint8_t reserved[128]; /* pads the header to 256 bytes */
+    float best_valid_em;  /* best mean validation exact match so far (-1: none yet) */
+    int32_t best_step;    /* the step best.ckpt holds */
+    uint8_t reserved[112]; /* pads the header to 256 bytes */
 } CheckpointHeader;
 
 /* the header is exactly 256 bytes; a compile error here means a field changed */
@@ -1078,6 +1087,7 @@ static inline void batch_fill(Batch *bt, const TokenData *d, const int *ids, int
     for (int b = 0; b < n; b++) {
         const ExampleRecord *e = &d->examples[ids[b]];
         bt->lengths[b] = e->length;
+        bt->first_scored[b] = e->kind == KIND_PROBLEM ? e->answer_start : 1;
         for (int t = 0; t < T; t++) {
             bt->tokens[b * T + t] = t < e->length ? d->tokens[e->offset + t] : TOK_PAD;
             bt->ranks[b * T + t] = RANK_NEVER;
@@ -1204,11 +1214,11 @@ static inline DecodeStats decode_queries(Model *m, int objective, const TokenDat
     return st;
 }
 
-/* The ids of the queries in a token file (optionally at most `limit`, spread evenly). */
+/* The ids of the queries (and problems) in a token file (optionally at most `limit`, spread evenly). */
 static inline int collect_queries(const TokenData *d, int *ids, int limit) {
     int n = 0;
     for (uint32_t i = 0; i < d->header.n_examples; i++)
-        if (d->examples[i].kind == KIND_QUERY) ids[n++] = (int)i;
+        if (d->examples[i].kind != KIND_STATEMENT) ids[n++] = (int)i;
     if (limit > 0 && n > limit) {
         for (int k = 0; k < limit; k++) ids[k] = ids[(long)k * n / limit];
         n = limit;
@@ -1227,6 +1237,9 @@ static inline double percent(int a, int b) { return b ? 100.0 * a / b : 0.0; }
  * order, optimizer, logging, checkpoints, evaluation, is this loop. */
 
 typedef void (*RankSampler)(Batch *bt, Rng *rng, const TrainConfig *tc);
+/* A trainer names its sampler per objective (05 has three), so a resumed run
+ * gets the sampler of the objective stored in its checkpoint. */
+typedef RankSampler (*SamplerForObjective)(int objective);
 
 typedef struct {
     const char *data_dir;    /* holds train.bin and test.bin */
@@ -1278,6 +1291,10 @@ static inline void train_options_help(void) {
         "  --eval-every N    evaluate test queries and checkpoint every N steps (default 200)\n"
         "  --eval-limit N    test queries per evaluation, 0 = all (default 0)\n"
         "  --seed N          seed for initialization, data order and masks (default 1)\n"
+        "  --valid-fraction F  hold out the training queries of this fraction of the\n"
+        "                    facts as a validation set (not trained on); each evaluation\n"
+        "                    scores them and best.ckpt keeps the model with the best mean\n"
+        "                    validation exact match (default 0: no validation, no best.ckpt)\n"
         "  --stop-at N       stop after step N (resume later with --resume)\n"
         "  --quiet           no progress lines\n"
         "Threads: OMP_NUM_THREADS (results are bit-identical for the same thread count).\n");
@@ -1288,7 +1305,8 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     const char *a = argv[*i];
     /* flags that set the model or the run: a resumed run takes them from its checkpoint */
     static const char *const setting_flags[] = {"--layers", "--heads", "--embd", "--steps", "--batch",
-        "--lr", "--warmup", "--min-lr-frac", "--wd", "--clip", "--eval-every", "--seed"};
+        "--lr", "--warmup", "--min-lr-frac", "--wd", "--clip", "--eval-every", "--seed",
+        "--valid-fraction"};
     for (size_t k = 0; k < sizeof setting_flags / sizeof setting_flags[0]; k++)
         if (!strcmp(a, setting_flags[k])) o->setting_flag = setting_flags[k];
     if (!strcmp(a, "--data")) o->data_dir = flag_value(argc, argv, i);
@@ -1308,6 +1326,7 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     else if (!strcmp(a, "--eval-every")) o->train.eval_every = (int)parse_long(a, flag_value(argc, argv, i), 0, 100000000);
     else if (!strcmp(a, "--eval-limit")) o->eval_limit = (int)parse_long(a, flag_value(argc, argv, i), 0, 100000000);
     else if (!strcmp(a, "--seed")) o->train.seed = (uint64_t)parse_long(a, flag_value(argc, argv, i), 0, LONG_MAX);
+    else if (!strcmp(a, "--valid-fraction")) o->train.valid_fraction = (float)parse_double(a, flag_value(argc, argv, i), 0, 0.9);
     else if (!strcmp(a, "--stop-at")) o->stop_at = (int)parse_long(a, flag_value(argc, argv, i), 1, 100000000);
     else if (!strcmp(a, "--quiet")) o->quiet = 1;
     else return 0;
@@ -1323,23 +1342,33 @@ static inline void epoch_order(int *order, int n_train, uint64_t seed, int32_t e
     rng_shuffle(&r, order, n_train);
 }
 
-/* Which examples make up the next batch: the next ones in the epoch's order. */
-static inline void next_batch_ids(int *ids, int B, int n_train, uint64_t seed, int32_t *epoch,
-                           int32_t *epoch_pos, int *order) {
+/* Which examples make up the next batch: the next ones in the epoch's order
+ * of the n_train trainable examples train_ids[0..n_train). */
+static inline void next_batch_ids(int *ids, int B, const int *train_ids, int n_train, uint64_t seed,
+                                  int32_t *epoch, int32_t *epoch_pos, int *order) {
     for (int b = 0; b < B; b++) {
         if (*epoch_pos == 0 || *epoch_pos >= n_train) {
             if (*epoch_pos >= n_train) { (*epoch)++; *epoch_pos = 0; }
             epoch_order(order, n_train, seed, *epoch);
         }
-        ids[b] = order[(*epoch_pos)++];
+        ids[b] = train_ids[order[(*epoch_pos)++]];
     }
+}
+
+/* Validation (--valid-fraction): the training queries of a random fraction of
+ * the facts are held out, both directions of a fact together, the way the
+ * test queries are. Which facts: a pure function of (pair, seed). */
+static inline int pair_is_held_out(int pair, uint64_t seed, float fraction) {
+    Rng r;
+    rng_seed(&r, seed * 1000003u + (uint64_t)pair + 0x7a11dull);
+    return rng_uniform(&r) < fraction;
 }
 
 /* log.csv keeps rows up to `step`: on resume, rows a killed run wrote after
  * its last checkpoint are dropped so the log matches the model. */
 static FILE *open_log(const char *path, int resume_step) {
     const char *header = "step,loss,lr,grad_norm,tokens_per_s,elapsed_s,test_fwd_em,test_bwd_em,"
-                         "test_fwd_tok,test_bwd_tok,train_fwd_em,train_bwd_em\n";
+                         "test_fwd_tok,test_bwd_tok,train_fwd_em,train_bwd_em,valid_fwd_em,valid_bwd_em\n";
     char line[4096];
     char *kept = NULL;
     size_t kept_len = 0;
@@ -1366,12 +1395,13 @@ static FILE *open_log(const char *path, int resume_step) {
     return f;
 }
 
-static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
+static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for) {
     if (!o->out_dir) die("--out DIR is required (where model.ckpt and log.csv go)");
-    char train_path[1024], test_path[1024], ckpt_path[1024], log_path[1024];
+    char train_path[1024], test_path[1024], ckpt_path[1024], best_path[1024], log_path[1024];
     snprintf(train_path, sizeof train_path, "%s/train.bin", o->data_dir);
     snprintf(test_path, sizeof test_path, "%s/test.bin", o->data_dir);
     snprintf(ckpt_path, sizeof ckpt_path, "%s/model.ckpt", o->out_dir);
+    snprintf(best_path, sizeof best_path, "%s/best.ckpt", o->out_dir);
     snprintf(log_path, sizeof log_path, "%s/log.csv", o->out_dir);
     TokenData train, test;
     token_data_load(&train, train_path);
@@ -1420,7 +1450,10 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
         h.rng_state = r.state;
         h.epoch = 0;
         h.epoch_pos = 0;
+        h.best_valid_em = -1.0f;
+        h.best_step = 0;
     }
+    RankSampler sample_ranks = sampler_for(objective);
     if ((uint32_t)model.config.max_seq_len < train.header.max_len ||
         (uint32_t)model.config.max_seq_len < test.header.max_len)
         die("the model handles sequences up to %d tokens but the data has %u", model.config.max_seq_len,
@@ -1430,14 +1463,32 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     if (o->stop_at > 0 && o->stop_at < end_step) end_step = o->stop_at;
     make_dirs(o->out_dir);
 
-    int n_train = (int)train.header.n_examples;
+    /* the trainable examples, and the held-out validation queries */
+    int *train_ids = (int *)xmalloc(sizeof(int) * (train.header.n_examples + 1));
+    int *valid_queries = (int *)xmalloc(sizeof(int) * (train.header.n_examples + 1));
+    int n_train = 0, n_valid_queries = 0;
+    for (int i = 0; i < (int)train.header.n_examples; i++) {
+        const ExampleRecord *e = &train.examples[i];
+        if (e->kind != KIND_STATEMENT && pair_is_held_out(e->pair, tc->seed, tc->valid_fraction))
+            valid_queries[n_valid_queries++] = i;
+        else
+            train_ids[n_train++] = i;
+    }
+    if (n_train == 0) die("'%s': no training examples left after holding out validation queries", train_path);
+    if (o->eval_limit > 0 && n_valid_queries > o->eval_limit) n_valid_queries = o->eval_limit;
     int *order = (int *)xmalloc(sizeof(int) * n_train);
     int *ids = (int *)xmalloc(sizeof(int) * tc->batch_size);
     int *test_queries = (int *)xmalloc(sizeof(int) * (test.header.n_examples + 1));
     int n_test_queries = collect_queries(&test, test_queries, o->eval_limit);
     /* a sample of the training queries: are they answered from memory only? */
     int *train_queries = (int *)xmalloc(sizeof(int) * (train.header.n_examples + 1));
-    int n_train_queries = collect_queries(&train, train_queries, 256);
+    int n_train_queries = 0;
+    for (int k = 0; k < n_train; k++)
+        if (train.examples[train_ids[k]].kind != KIND_STATEMENT) train_queries[n_train_queries++] = train_ids[k];
+    if (n_train_queries > 256) { /* 256 of them, spread evenly */
+        for (int k = 0; k < 256; k++) train_queries[k] = train_queries[(long)k * n_train_queries / 256];
+        n_train_queries = 256;
+    }
     Batch bt;
     batch_init(&bt, tc->batch_size, (int)train.header.max_len);
     Rng rng;
@@ -1448,10 +1499,10 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     FILE *log = open_log(log_path, h.step);
     if (!o->quiet)
         printf("training %s: %zu parameters (%d layers, %d heads, width %d, vocab %d), %d train "
-               "sequences, %d test queries, steps %d..%d, batch %d, %d threads\n",
+               "sequences, %d validation queries, %d test queries, steps %d..%d, batch %d, %d threads\n",
                OBJECTIVE_NAMES[objective], model.n_params, model.config.n_layer,
                model.config.n_head, model.config.n_embd, model.config.vocab_size, n_train,
-               n_test_queries, h.step, end_step, tc->batch_size, omp_get_max_threads());
+               n_valid_queries, n_test_queries, h.step, end_step, tc->batch_size, omp_get_max_threads());
 
     double t_start = now_seconds(), t_report = t_start;
     int first_step = h.step;
@@ -1460,7 +1511,7 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     int loss_count = 0;
     for (int step = h.step; step < end_step; step++) {
         /* one optimizer step: batch -> ranks -> loss -> gradients -> AdamW */
-        next_batch_ids(ids, tc->batch_size, n_train, tc->seed, &h.epoch, &h.epoch_pos, order);
+        next_batch_ids(ids, tc->batch_size, train_ids, n_train, tc->seed, &h.epoch, &h.epoch_pos, order);
         batch_fill(&bt, &train, ids, tc->batch_size);
         sample_ranks(&bt, &rng, tc);
         model_zero_grad(&model);
@@ -1482,8 +1533,8 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
         if (!report && !evaluate) continue;
         double now = now_seconds();
         double tok_per_s = tokens_since_report / (now - t_report + 1e-9);
-        char eval_cols[256] = ",,,,,";
-        double em[4] = {0, 0, 0, 0}; /* test fwd, test bwd, train fwd, train bwd */
+        char eval_cols[256] = ",,,,,,,";
+        double em[6] = {0, 0, 0, 0, 0, 0}; /* test fwd, bwd; train fwd, bwd; valid fwd, bwd */
         if (evaluate) {
             DecodeStats st = decode_queries(&model, objective, &test, test_queries, n_test_queries,
                                             256, NULL);
@@ -1493,14 +1544,35 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
             em[1] = percent(st.exact[DIR_BACKWARD], st.n[DIR_BACKWARD]);
             em[2] = percent(tr.exact[DIR_FORWARD], tr.n[DIR_FORWARD]);
             em[3] = percent(tr.exact[DIR_BACKWARD], tr.n[DIR_BACKWARD]);
-            snprintf(eval_cols, sizeof eval_cols, "%.2f,%.2f,%.2f,%.2f,%.2f,%.2f", em[0], em[1],
+            int new_best = 0;
+            if (n_valid_queries > 0) {
+                DecodeStats va = decode_queries(&model, objective, &train, valid_queries,
+                                                n_valid_queries, 256, NULL);
+                em[4] = percent(va.exact[DIR_FORWARD], va.n[DIR_FORWARD]);
+                em[5] = percent(va.exact[DIR_BACKWARD], va.n[DIR_BACKWARD]);
+                /* mean over the directions the validation set has */
+                int n_dirs = (va.n[DIR_FORWARD] > 0) + (va.n[DIR_BACKWARD] > 0);
+                float valid_em = (float)((em[4] + em[5]) / (n_dirs ? n_dirs : 1));
+                if (valid_em > h.best_valid_em) {
+                    h.best_valid_em = valid_em;
+                    h.best_step = done;
+                    new_best = 1;
+                }
+            }
+            snprintf(eval_cols, sizeof eval_cols, "%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,", em[0], em[1],
                      st.tokens[DIR_FORWARD] ? 100.0 * st.tokens_right[DIR_FORWARD] / st.tokens[DIR_FORWARD] : 0.0,
                      st.tokens[DIR_BACKWARD] ? 100.0 * st.tokens_right[DIR_BACKWARD] / st.tokens[DIR_BACKWARD] : 0.0,
                      em[2], em[3]);
+            if (n_valid_queries > 0)
+                snprintf(eval_cols + strlen(eval_cols), sizeof eval_cols - strlen(eval_cols), "%.2f,%.2f",
+                         em[4], em[5]);
+            else
+                snprintf(eval_cols + strlen(eval_cols), sizeof eval_cols - strlen(eval_cols), ",");
             /* checkpoint: the step, the optimizer, the RNG and the data position */
             h.step = done;
             h.rng_state = rng.state;
             h.train = *tc;
+            if (new_best) checkpoint_save(best_path, &model, &h);
             checkpoint_save(ckpt_path, &model, &h);
         }
         fprintf(log, "%d,%.5f,%.3e,%.4f,%.0f,%.1f,%s\n", done, loss_sum / loss_count, opt.lr,
@@ -1515,6 +1587,8 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
             if (evaluate)
                 printf("  exact match %%: test fwd %.1f bwd %.1f | train fwd %.1f bwd %.1f", em[0],
                        em[1], em[2], em[3]);
+            if (evaluate && n_valid_queries > 0)
+                printf(" | valid fwd %.1f bwd %.1f (best @%d)", em[4], em[5], h.best_step);
             printf("\n");
             fflush(stdout);
         }
@@ -1525,7 +1599,7 @@ static inline void run_training(TrainOptions *o, RankSampler sample_ranks) {
     }
     fclose(log);
     batch_free(&bt);
-    free(order); free(ids); free(test_queries); free(train_queries);
+    free(order); free(ids); free(test_queries); free(train_queries); free(train_ids); free(valid_queries);
     model_free(&model);
     token_data_free(&train);
     token_data_free(&test);

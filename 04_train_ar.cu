@@ -20,18 +20,24 @@
 #include "03_model.cu"
 
 /* AR ranks: rank[i] = i for the sequence, padding never context. Score all
- * positions 1..length-1 (BOS at 0 is always given). */
+ * positions 1..length-1 (BOS at 0 is always given), or, for a problem whose
+ * prompt is context only, the answer positions. */
 static void sample_ranks_ar(Batch *bt, Rng *rng, const TrainConfig *tc) {
     (void)rng; /* deterministic: AR has a single factorization */
     (void)tc;
     for (int b = 0; b < bt->B; b++)
         for (int t = 0; t < bt->lengths[b]; t++) {
             bt->ranks[b * bt->T + t] = t;
-            if (t >= 1) batch_score(bt, b, t);
+            if (t >= bt->first_scored[b]) batch_score(bt, b, t);
         }
 }
 
-#ifndef TRAINER_NO_MAIN /* the tests include this file for its rank sampler */
+#ifndef TRAINER_NO_MAIN /* the tests include this file for its rank samplers */
+static RankSampler sampler_for(int objective) {
+    (void)objective; /* one objective */
+    return sample_ranks_ar;
+}
+
 int main(int argc, char **argv) {
     TrainOptions o;
     train_options_defaults(&o, OBJ_AR);
@@ -44,7 +50,7 @@ int main(int argc, char **argv) {
         }
         if (!train_options_parse(&o, argc, argv, &i)) die("unknown flag '%s' (see --help)", argv[i]);
     }
-    run_training(&o, sample_ranks_ar);
+    run_training(&o, sampler_for);
     return 0;
 }
 #endif

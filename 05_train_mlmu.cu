@@ -31,33 +31,62 @@
 #include "03_model.cu"
 
 /* MLM ranks: rank 0 visible, rank 1 masked (and scored), padding never
- * context. The rate is r ~ U(0,1) for MLM-U, tc->mlm_rate for MLM. */
+ * context. The rate is r ~ U(0,1) for MLM-U, tc->mlm_rate for MLM. Only
+ * positions from first_scored on may be masked (a problem's prompt is always
+ * visible context). */
 static void sample_ranks_mlm(Batch *bt, Rng *rng, const TrainConfig *tc) {
     for (int b = 0; b < bt->B; b++) {
         float rate = tc->objective == OBJ_MLMU ? rng_uniform(rng) : tc->mlm_rate;
-        int first_scored = bt->n_scored;
-        bt->ranks[b * bt->T] = 0; /* BOS */
-        for (int t = 1; t < bt->lengths[b]; t++) {
-            int masked = rng_uniform(rng) < rate;
+        int first_of_row = bt->n_scored;
+        for (int t = 0; t < bt->lengths[b]; t++) {
+            int masked = t >= bt->first_scored[b] && rng_uniform(rng) < rate;
             bt->ranks[b * bt->T + t] = masked ? 1 : 0;
             if (masked) batch_score(bt, b, t);
         }
-        int n_masked = bt->n_scored - first_scored, D = bt->lengths[b] - 1;
+        int n_masked = bt->n_scored - first_of_row, D = bt->lengths[b] - bt->first_scored[b];
         if (tc->elbo_weights) /* Eq. 5: weight D / (number masked) */
-            for (int s = first_scored; s < bt->n_scored; s++) bt->weights[s] = (float)D / n_masked;
+            for (int s = first_of_row; s < bt->n_scored; s++) bt->weights[s] = (float)D / n_masked;
     }
 }
 
-#ifndef TRAINER_NO_MAIN /* the tests include this file for its rank sampler */
+/* PLM ranks (XLNet; the paper's Appendix B): a uniform random order of the
+ * positions 1..n-1 (BOS, rank 0, comes first). Position i is predicted from
+ * BOS and the positions that come before it in that order, and every one is
+ * scored: one random factorization of the joint per sequence, where AR always
+ * uses the same one. For a problem, the context-only prompt keeps ranks
+ * 0..a-1 and the order is drawn over the answer positions. */
+static void sample_ranks_plm(Batch *bt, Rng *rng, const TrainConfig *tc) {
+    (void)tc;
+    int *order = (int *)xmalloc(sizeof(int) * (size_t)bt->T);
+    for (int b = 0; b < bt->B; b++) {
+        int first = bt->first_scored[b], n = bt->lengths[b] - first;
+        for (int t = 0; t < first; t++) bt->ranks[b * bt->T + t] = t;
+        for (int k = 0; k < n; k++) order[k] = k;
+        rng_shuffle(rng, order, n);
+        for (int k = 0; k < n; k++) {
+            bt->ranks[b * bt->T + first + k] = first + order[k];
+            batch_score(bt, b, first + k);
+        }
+    }
+    free(order);
+}
+
+#ifndef TRAINER_NO_MAIN /* the tests include this file for its rank samplers */
+/* The sampler for an objective. */
+static RankSampler sampler_for(int objective) {
+    return objective == OBJ_PLM ? sample_ranks_plm : sample_ranks_mlm;
+}
+
 int main(int argc, char **argv) {
     TrainOptions o;
     train_options_defaults(&o, OBJ_MLMU);
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             printf("usage: 05_train_mlmu --data DIR --out DIR [options]\n"
-                   "Trains with MLM-U (masking rate r ~ U(0,1) per sequence) or, with\n"
-                   "--objective mlm, MLM at the fixed rate --rate.\n"
-                   "  --objective mlm-u|mlm   (default mlm-u)\n"
+                   "Trains with MLM-U (masking rate r ~ U(0,1) per sequence), with\n"
+                   "--objective mlm MLM at the fixed rate --rate, or with --objective plm\n"
+                   "the permutation objective (a random order of the positions per sequence).\n"
+                   "  --objective mlm-u|mlm|plm   (default mlm-u)\n"
                    "  --rate R                fixed masking rate for mlm (default 0.15)\n"
                    "  --elbo                  weight masked tokens as in Eq. 5 (D / masked count)\n");
             train_options_help();
@@ -68,7 +97,8 @@ int main(int argc, char **argv) {
             const char *v = flag_value(argc, argv, &i);
             if (!strcmp(v, "mlm-u")) o.train.objective = OBJ_MLMU;
             else if (!strcmp(v, "mlm")) o.train.objective = OBJ_MLM;
-            else die("--objective must be mlm-u or mlm, got '%s'", v);
+            else if (!strcmp(v, "plm")) o.train.objective = OBJ_PLM;
+            else die("--objective must be mlm-u, mlm or plm, got '%s'", v);
         } else if (!strcmp(argv[i], "--elbo")) {
             o.setting_flag = "--elbo";
             o.train.elbo_weights = 1;
@@ -79,7 +109,7 @@ int main(int argc, char **argv) {
             die("unknown flag '%s' (see --help)", argv[i]);
         }
     }
-    run_training(&o, sample_ranks_mlm);
+    run_training(&o, sampler_for);
     return 0;
 }
 #endif

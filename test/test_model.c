@@ -50,6 +50,7 @@ static void random_batch(Batch *bt, int B, int T, int V, Rng *r) {
     for (int b = 0; b < B; b++) {
         int len = T - (int)rng_below(r, 3); /* some padding */
         bt->lengths[b] = len;
+        bt->first_scored[b] = 1;
         for (int t = 0; t < T; t++) {
             bt->tokens[b * T + t] = t == 0 ? TOK_BOS : t < len ? N_SPECIAL_TOKENS + (int)rng_below(r, V - N_SPECIAL_TOKENS) : TOK_PAD;
             bt->ranks[b * T + t] = RANK_NEVER;
@@ -68,16 +69,21 @@ static void ranks_inference(Batch *bt, int ar_ranks) {
     }
 }
 
-typedef struct { const char *name; int objective; float rate; int inference, elbo; } Case;
+/* problem: the first `problem` positions are context only (KIND_PROBLEM) */
+typedef struct { const char *name; int objective; float rate; int inference, elbo, problem; } Case;
 static const Case CASES[] = {
-    {"AR", OBJ_AR, 0, 0, 0},
-    {"MLM-U", OBJ_MLMU, 0, 0, 0},
-    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, 0},
-    {"MLM-U (ELBO weights)", OBJ_MLMU, 0, 0, 1},
-    {"AR-inference", OBJ_AR, 0, 1, 0},
-    {"MLM-inference", OBJ_MLMU, 0, 1, 0},
+    {"AR", OBJ_AR, 0, 0, 0, 0},
+    {"MLM-U", OBJ_MLMU, 0, 0, 0, 0},
+    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, 0, 0},
+    {"MLM-U (ELBO weights)", OBJ_MLMU, 0, 0, 1, 0},
+    {"PLM", OBJ_PLM, 0, 0, 0, 0},
+    {"AR (problem)", OBJ_AR, 0, 0, 0, 3},
+    {"MLM-U (problem)", OBJ_MLMU, 0, 0, 0, 3},
+    {"PLM (problem)", OBJ_PLM, 0, 0, 0, 3},
+    {"AR-inference", OBJ_AR, 0, 1, 0, 0},
+    {"MLM-inference", OBJ_MLMU, 0, 1, 0, 0},
 };
-#define N_TRAINING_CASES 4
+#define N_TRAINING_CASES 8
 #define N_CASES (int)(sizeof CASES / sizeof CASES[0])
 
 static void apply_case(const Case *c, Batch *bt, Rng *r) {
@@ -87,9 +93,20 @@ static void apply_case(const Case *c, Batch *bt, Rng *r) {
     tc.mlm_rate = c->rate;
     tc.elbo_weights = c->elbo;
     bt->n_scored = 0;
+    if (c->problem)
+        for (int b = 0; b < bt->B; b++) bt->first_scored[b] = c->problem;
     if (c->inference) ranks_inference(bt, c->objective == OBJ_AR);
     else if (c->objective == OBJ_AR) sample_ranks_ar(bt, r, &tc);
+    else if (c->objective == OBJ_PLM) sample_ranks_plm(bt, r, &tc);
     else sample_ranks_mlm(bt, r, &tc);
+    /* a problem's context is never scored */
+    for (int s = 0; s < bt->n_scored; s++)
+        if (bt->scored[s] % bt->T < bt->first_scored[bt->scored[s] / bt->T]) {
+            printf("FAIL: %s scores position %d, inside the context-only prompt\n", c->name,
+                   bt->scored[s] % bt->T);
+            n_failed++;
+            break;
+        }
 }
 
 /* ---- 1. gradient check ---- */

@@ -37,6 +37,24 @@ for trainer in 04_train_ar 05_train_mlmu; do
     check "$trainer: resumed log has one row per 10 steps ($rows rows)" [ "$rows" -eq 3 ]
 done
 
+# ---- validation hold-out and best.ckpt; PLM resumes too ----
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/valid" $MODEL --steps 30 --valid-fraction 0.3 >/dev/null
+check "--valid-fraction: best.ckpt written and the log has validation columns" \
+    [ -f "$tmp/valid/best.ckpt" -a -n "$(awk -F, 'NR > 1 && $13 != "" && $14 != ""' "$tmp/valid/log.csv")" ]
+best_row=$(awk -F, 'BEGIN { best = -1 } NR > 1 && $13 != "" { m = ($13 + $14) / 2; if (m > best) { best = m; step = $1 } } END { print step }' "$tmp/valid/log.csv")
+best_step=$($B/06_eval --model "$tmp/valid/best.ckpt" --data "$tmp/d" --out "$tmp/valid/best-eval" 2>/dev/null | sed -n 's/.*, step \([0-9]*\)).*/\1/p')
+check "best.ckpt holds the step with the best logged mean validation exact match (log: $best_row, best.ckpt: $best_step)" \
+    [ -n "$best_row" ] && [ "$best_row" = "$best_step" ]
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/valid-split" $MODEL --steps 30 --valid-fraction 0.3 --stop-at 10 >/dev/null
+$B/05_train_mlmu --resume "$tmp/valid-split/model.ckpt" --data "$tmp/d" --out "$tmp/valid-split" --quiet >/dev/null
+check "--valid-fraction: resume is bit-identical, best.ckpt too" \
+    cmp -s "$tmp/valid/model.ckpt" "$tmp/valid-split/model.ckpt" && cmp -s "$tmp/valid/best.ckpt" "$tmp/valid-split/best.ckpt"
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/plm" $MODEL --steps 20 --objective plm >/dev/null
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/plm-split" $MODEL --steps 20 --objective plm --stop-at 10 >/dev/null
+$B/05_train_mlmu --resume "$tmp/plm-split/model.ckpt" --data "$tmp/d" --out "$tmp/plm-split" --quiet >/dev/null
+check "PLM: 10 steps + resume to 20 is bit-identical to 20 steps straight" \
+    cmp -s "$tmp/plm/model.ckpt" "$tmp/plm-split/model.ckpt"
+
 # ---- 03_model's checkpoint is the same model the trainer builds ----
 $B/03_model --data "$tmp/d" --out "$tmp/init.ckpt" --layers 2 --embd 32 --heads 2 --seed 1 >/dev/null
 $B/04_train_ar --init "$tmp/init.ckpt" --data "$tmp/d" --out "$tmp/from-init" $MODEL --steps 30 >/dev/null
