@@ -1462,6 +1462,7 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     int end_step = tc->total_steps;
     if (o->stop_at > 0 && o->stop_at < end_step) end_step = o->stop_at;
     make_dirs(o->out_dir);
+    if (!o->resume_path) remove(best_path); /* a new run: a best.ckpt left here is another run's */
 
     /* the trainable examples, and the held-out validation queries */
     int *train_ids = (int *)xmalloc(sizeof(int) * (train.header.n_examples + 1));
