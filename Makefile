@@ -1,6 +1,8 @@
 # Builds every stage into build/.  `make` builds, `make test` runs the tests,
 # `make bench` runs the CPU benchmark.  The .cu files are compiled as C by gcc
-# (their CUDA parts sit behind #ifdef __CUDACC__).
+# (their CUDA parts sit behind #ifdef __CUDACC__) into build/; where nvcc is
+# installed, `make` also compiles them with nvcc into build/cuda/ (the GPU
+# build: the same programs, which run on the GPU when there is one).
 #
 # CBLAS: OpenBLAS built for OpenMP (Debian libopenblas-openmp-dev) shares the
 # program's OpenMP threads; the pthread build (libopenblas-dev) works too but
@@ -16,13 +18,15 @@ BLAS_HEADER     := $(firstword $(wildcard /usr/include/cblas.h /usr/include/*/cb
 ifeq ($(NO_BLAS),)
 ifneq ($(OMP_BLAS_HEADER),)
   OMP_BLAS_LIB := $(subst /include/,/lib/,$(dir $(OMP_BLAS_HEADER)))
-  CFLAGS += -DUSE_CBLAS -I$(dir $(OMP_BLAS_HEADER))
-  LDLIBS += -L$(OMP_BLAS_LIB) -Wl,-rpath,$(OMP_BLAS_LIB) -lopenblas
+  BLAS_CFLAGS := -DUSE_CBLAS -I$(dir $(OMP_BLAS_HEADER))
+  BLAS_LIBS   := -L$(OMP_BLAS_LIB) -Wl,-rpath,$(OMP_BLAS_LIB) -lopenblas
 else ifneq ($(BLAS_HEADER),)
-  CFLAGS += -DUSE_CBLAS -I$(dir $(BLAS_HEADER))
-  LDLIBS += -lopenblas
+  BLAS_CFLAGS := -DUSE_CBLAS -I$(dir $(BLAS_HEADER))
+  BLAS_LIBS   := -lopenblas
 endif
 endif
+CFLAGS += $(BLAS_CFLAGS)
+LDLIBS += $(BLAS_LIBS)
 
 # Sanitizer build: make SANITIZE=1 test (slow; for checking memory errors)
 ifneq ($(SANITIZE),)
@@ -69,15 +73,40 @@ test: all
 bench: build/bench
 	./build/bench
 
-# The host code of the .cu files must stay valid C++ for nvcc (issue 3 adds
-# the kernels). This compiles, without linking, what nvcc will build.
-NVCC ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) nvcc)
-cuda-check: | build
-	$(NVCC) -std=c++17 -Xcompiler -fopenmp,-Wall,-Wextra -I. -c 04_train_ar.cu -o build/cuda_04.o
-	$(NVCC) -std=c++17 -Xcompiler -fopenmp,-Wall,-Wextra -I. -c 05_train_mlmu.cu -o build/cuda_05.o
-	$(NVCC) -std=c++17 -Xcompiler -fopenmp,-Wall,-Wextra -I. -x cu -c 06_eval.c -o build/cuda_06.o
+# ---- the GPU build: nvcc compiles the same sources (section 2g included) ----
+# CUDA_ARCH: Ampere (A100) and Hopper (H100) code, plus PTX for newer cards.
+NVCC      ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
+NVCCFLAGS  = -O3 -std=c++17 $(CUDA_ARCH) -I. $(BLAS_CFLAGS) -Xcompiler -fopenmp,-Wall,-Wextra
+NVCC_LIBS  = $(subst -Wl$(comma)-rpath$(comma),-Xlinker -rpath -Xlinker ,$(BLAS_LIBS)) -lcublas -lgomp -lm
+comma := ,
+CUDA_PROGRAMS := build/cuda/04_train_ar build/cuda/05_train_mlmu build/cuda/06_eval build/cuda/test_parity \
+                 build/cuda/bench
+
+ifneq ($(NVCC),)
+all: $(CUDA_PROGRAMS)
+endif
+
+build/cuda:
+	mkdir -p build/cuda
+
+build/cuda/%: %.cu $(MODEL_DEPS) | build/cuda
+	$(NVCC) $(NVCCFLAGS) $< -o $@ $(NVCC_LIBS)
+
+build/cuda/06_eval: 06_eval.c $(MODEL_DEPS) | build/cuda
+	$(NVCC) $(NVCCFLAGS) -x cu $< -o $@ $(NVCC_LIBS)
+
+build/cuda/test_parity: test/test_parity.cu $(MODEL_DEPS) 04_train_ar.cu 05_train_mlmu.cu | build/cuda
+	$(NVCC) $(NVCCFLAGS) $< -o $@ $(NVCC_LIBS)
+
+build/cuda/bench: test/bench.c $(MODEL_DEPS) | build/cuda
+	$(NVCC) $(NVCCFLAGS) -x cu $< -o $@ $(NVCC_LIBS)
+
+# compile the GPU build (no-op without nvcc; `make` already does it with nvcc)
+cuda: $(CUDA_PROGRAMS)
+cuda-check: cuda
 
 clean:
 	rm -rf build
 
-.PHONY: all test bench clean cuda-check
+.PHONY: all test bench clean cuda cuda-check
