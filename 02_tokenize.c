@@ -1022,8 +1022,9 @@ static void bpe_roundtrip(const char *path, const char *vocab_path) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* main                                                                      */
+/* main (left out when test/test_bpe.c includes this file)                   */
 /* ------------------------------------------------------------------------ */
+#ifndef TOKENIZE_NO_MAIN
 
 static void print_usage(void) {
     printf(
@@ -1094,3 +1095,4 @@ int main(int argc, char **argv) {
     tokenize(in_path, out_dir, bpe_vocab_size);
     return 0;
 }
+#endif /* TOKENIZE_NO_MAIN */
