@@ -540,7 +540,7 @@ static char *train_bpe(const Corpus *c, int vocab_size, size_t *text_size) {
             if (id < 0) {
                 char *copy = (char *)xmalloc((size_t)len + 1);
                 memcpy(copy, piece, (size_t)len + 1);
-                id = word_table_add(&pieces, copy);
+                id = word_table_add(&pieces, copy);  /* ids are handed out 0, 1, 2, ... */
                 if (id == words_capacity) {
                     words_capacity = words_capacity ? 2 * words_capacity : 4096;
                     words = (TrainWord *)realloc(words, sizeof(TrainWord) * (size_t)words_capacity);
