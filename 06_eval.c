@@ -22,27 +22,6 @@
  */
 #include "03_model.cu"
 
-/* Read vocab.txt (one token a line) and check it is the one the data uses. */
-static char **load_vocab(const char *path, const TokenData *d, const char *data_path) {
-    FILE *f = xfopen_read(path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (size < 0) die("cannot read '%s'", path);
-    char *text = (char *)xmalloc((size_t)size + 1);
-    xfread(text, (size_t)size, f, path);
-    text[size] = 0;
-    fclose(f);
-    if (fnv1a(text, (size_t)size, FNV_OFFSET) != d->header.vocab_hash)
-        die("'%s' is not the vocabulary '%s' was tokenized with (hash mismatch)", path, data_path);
-    char **words = (char **)xmalloc(sizeof(char *) * d->header.vocab_size);
-    uint32_t n = 0;
-    for (char *line = strtok(text, "\n"); line && n < d->header.vocab_size; line = strtok(NULL, "\n"))
-        words[n++] = line;
-    if (n != d->header.vocab_size) die("'%s' has %u tokens, expected %u", path, n, d->header.vocab_size);
-    return words; /* words point into text, which lives as long as the program */
-}
-
 static void usage(void) {
     printf("usage: 06_eval --model FILE --data DIR [options]\n"
            "Greedy left-to-right answers to every query of a split; exact match and per-token\n"
@@ -89,7 +68,9 @@ int main(int argc, char **argv) {
     TokenData data;
     token_data_load(&data, data_path);
     check_vocab_matches(&h, &data, model_path, data_path);
-    char **vocab = load_vocab(vocab_path, &data, data_path);
+    VocabFile vocab;  /* word-level or BPE (common.h); printed as readable words either way */
+    vocab_file_load(&vocab, vocab_path);
+    vocab_file_check_data(&vocab, &data.header, vocab_path, data_path);
     if ((uint32_t)model.config.max_seq_len < data.header.max_len)
         die("'%s' handles sequences up to %d tokens but '%s' has %u", model_path,
             model.config.max_seq_len, data_path, data.header.max_len);
@@ -133,16 +114,17 @@ int main(int argc, char **argv) {
     for (int k = 0; k < n_queries; k++) {
         const ExampleRecord *e = &data.examples[queries[k]];
         const int32_t *seq = data.tokens + e->offset, *out = answers + (size_t)k * max_len;
+        int n_out = 0;
+        while (n_out < max_len && out[n_out] >= 0) n_out++;
+        /* each field as words: BPE tokens joined back into words, special
+         * tokens such as <eos> as words of their own, control bytes escaped */
         fprintf(ans, "%s\t", DIR_NAMES[e->direction]);
-        for (int t = 1; t < e->answer_start; t++) fprintf(ans, "%s%s", t > 1 ? " " : "", vocab[seq[t]]);
+        vocab_file_write_words(ans, &vocab, seq + 1, e->answer_start - 1, 1);
         fprintf(ans, "\t");
-        int right = 1, n_out = 0;
-        for (int t = e->answer_start; t < e->length; t++)
-            fprintf(ans, "%s%s", t > e->answer_start ? " " : "", vocab[seq[t]]);
+        vocab_file_write_words(ans, &vocab, seq + e->answer_start, e->length - e->answer_start, 1);
         fprintf(ans, "\t");
-        for (; n_out < max_len && out[n_out] >= 0; n_out++)
-            fprintf(ans, "%s%s", n_out ? " " : "", vocab[out[n_out]]);
-        if (n_out != e->length - e->answer_start) right = 0;
+        vocab_file_write_words(ans, &vocab, out, n_out, 1);
+        int right = n_out == e->length - e->answer_start;
         for (int t = 0; right && t < n_out; t++) right = out[t] == seq[e->answer_start + t];
         fprintf(ans, "\t%s\n", right ? "right" : "wrong");
     }
@@ -152,6 +134,7 @@ int main(int argc, char **argv) {
     free(answers);
     free(queries);
     token_data_free(&data);
+    vocab_file_free(&vocab);
     model_free(&model);
     return 0;
 }

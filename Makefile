@@ -36,7 +36,7 @@ endif
 
 MODEL_DEPS := 03_model.cu common.h
 PROGRAMS := build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval
-TESTS    := build/test_model build/test_matmul
+TESTS    := build/test_model build/test_matmul build/test_bpe
 
 all: $(PROGRAMS) $(TESTS) build/bench
 
@@ -63,6 +63,9 @@ build/06_eval: 06_eval.c $(MODEL_DEPS) | build
 
 build/test_%: test/test_%.c $(MODEL_DEPS) | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# test_bpe includes the tokenizer itself (its main left out)
+build/test_bpe: 02_tokenize.c
 
 build/bench: test/bench.c $(MODEL_DEPS) | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)

@@ -359,4 +359,259 @@ static inline const char *format_duration(double s, char *buf, size_t n) {
     return buf;
 }
 
+/* ------------------------------------------------------------------------ */
+/* 5. the vocabulary file (written by 02_tokenize, read by 02 and 06)        */
+/* ------------------------------------------------------------------------ */
+/* vocab.txt comes in two kinds; a token file names its vocabulary by the
+ * FNV-1a hash of the file's bytes (TokenFileHeader.vocab_hash).
+ *
+ * Word-level (the default, for the symbolic tasks): line i is the word of
+ * token i, the four special tokens first:
+ *
+ *   <pad>
+ *   <bos>
+ *   <eos>
+ *   <unk>
+ *   k3
+ *   ...
+ *
+ * Byte-level BPE (02_tokenize --bpe N): a first line "#bpe tokens=N merges=M",
+ * then one line per token id, three tab-separated fields ID, BYTES, ORIGIN:
+ *
+ *   #bpe tokens=300 merges=40
+ *   0     <pad>      special          the 4 special tokens
+ *   ...
+ *   4     \x00       byte             the 256 single bytes: id 4 + byte value
+ *   ...
+ *   105   e          byte
+ *   ...
+ *   260   \x20t      merge 36 120     merge number k is token 260 + k, made of
+ *   261   \x20the    merge 260 108    the bytes of its two parts, in that order
+ *
+ * BYTES is the token's bytes with escapes: the printable ASCII characters
+ * '!'..'~' stand for themselves, a backslash is "\\", every other byte
+ * (space, tab, newline, 0x00, anything >= 0x80) is "\xHH" in lower-case hex.
+ * A word of the text is encoded with the space before it, " the", so BPE
+ * tokens that start with "\x20" start a word. */
+#define BPE_FIRST_MERGE (N_SPECIAL_TOKENS + 256)
+
+typedef struct {
+    int is_bpe;           /* 0: word-level, 1: byte-level BPE */
+    int n_tokens;
+    int n_merges;         /* BPE only */
+    char **text;          /* text[id]: the word, or the token's bytes (NUL-terminated) */
+    int *length;          /* length[id]: its length in bytes (a BPE token may hold a 0 byte) */
+    int *merge_left;      /* BPE: token id = merge of merge_left[id] and merge_right[id]; */
+    int *merge_right;     /*      -1 for the special and the byte tokens */
+    uint32_t hash;        /* FNV-1a of the file's bytes */
+} VocabFile;
+
+/* "\x41" -> 'A'. Returns the byte, or -1 if s is not two hex digits. */
+static inline int parse_hex_byte(const char *s) {
+    int value = 0;
+    for (int i = 0; i < 2; i++) {
+        char c = s[i];
+        int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (digit < 0) return -1;
+        value = 16 * value + digit;
+    }
+    return value;
+}
+
+/* Undo the escapes of a BYTES field (see above) into out (room for strlen(field)
+ * bytes). Returns the number of bytes, or -1 if the field is not well formed. */
+static inline int unescape_token_bytes(const char *field, char *out) {
+    int n = 0;
+    for (const char *p = field; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\\' && p[1] == '\\') { out[n++] = '\\'; p++; }
+        else if (c == '\\' && p[1] == 'x') {
+            int byte = parse_hex_byte(p + 2);
+            if (byte < 0) return -1;
+            out[n++] = (char)byte;
+            p += 3;
+        }
+        else if (c > ' ' && c < 0x7f && c != '\\') out[n++] = (char)c;
+        else return -1;
+    }
+    return n;
+}
+
+/* The escaped form of bytes[0..n) (see above), as written in a BYTES field. */
+static inline void write_escaped_token_bytes(FILE *f, const char *bytes, int n) {
+    for (int i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)bytes[i];
+        if (c == '\\') fputs("\\\\", f);
+        else if (c > ' ' && c < 0x7f) fputc(c, f);
+        else fprintf(f, "\\x%02x", c);
+    }
+}
+
+static inline void vocab_file_set_token(VocabFile *v, int id, const char *bytes, int n) {
+    v->text[id] = (char *)xmalloc((size_t)n + 1);
+    memcpy(v->text[id], bytes, (size_t)n);
+    v->text[id][n] = 0;
+    v->length[id] = n;
+}
+
+/* Parse the text of a vocabulary file (modified in place; `path` only names
+ * it in errors). Every line is checked: for BPE, that the ids count up, the
+ * specials and bytes are where they belong, and each merged token's bytes are
+ * its two parts' bytes. */
+static inline void vocab_file_parse(VocabFile *v, char *text, size_t size, const char *path) {
+    memset(v, 0, sizeof *v);
+    v->hash = fnv1a(text, size, FNV_OFFSET);
+    if (size == 0 || text[size - 1] != '\n' || memchr(text, 0, size))
+        die("'%s' is not a vocabulary file (empty, a NUL byte, or no newline at the end)", path);
+    int n_lines = 0;
+    for (size_t i = 0; i < size; i++) n_lines += (text[i] == '\n');
+    char *line = text;
+    int line_number = 1;
+    int header_merges = 0;
+    v->is_bpe = strncmp(text, "#bpe ", 5) == 0;
+    if (v->is_bpe) {
+        int n_read = 0;
+        char *newline = strchr(line, '\n');
+        *newline = 0;
+        if (sscanf(line, "#bpe tokens=%d merges=%d%n", &v->n_tokens, &header_merges, &n_read) != 2 ||
+            line[n_read] != 0 || v->n_tokens != n_lines - 1 || header_merges != v->n_tokens - BPE_FIRST_MERGE)
+            die("%s:1: expected '#bpe tokens=N merges=N-%d' with N the number of token lines (%d), got '%s'",
+                path, BPE_FIRST_MERGE, n_lines - 1, line);
+        v->n_merges = header_merges;
+        line = newline + 1;
+        line_number++;
+    } else {
+        v->n_tokens = n_lines;
+    }
+    if (v->n_tokens < N_SPECIAL_TOKENS + (v->is_bpe ? 256 : 0))
+        die("'%s' has only %d tokens: not a vocabulary file", path, v->n_tokens);
+    v->text = (char **)xcalloc((size_t)v->n_tokens, sizeof(char *));
+    v->length = (int *)xcalloc((size_t)v->n_tokens, sizeof(int));
+    v->merge_left = (int *)xmalloc(sizeof(int) * (size_t)v->n_tokens);
+    v->merge_right = (int *)xmalloc(sizeof(int) * (size_t)v->n_tokens);
+    char *bytes = (char *)xmalloc(size + 1);  /* unescaped bytes of one line */
+
+    for (int id = 0; id < v->n_tokens; id++, line_number++) {
+        char *newline = strchr(line, '\n');
+        *newline = 0;
+        v->merge_left[id] = v->merge_right[id] = -1;
+        if (!v->is_bpe) {
+            /* word-level: the line is the word */
+            if (line[0] == 0 || strchr(line, ' ') || strchr(line, '\t') || strchr(line, '\r'))
+                die("%s:%d: a word-level vocabulary line must be one word (no space, tab or empty line)",
+                    path, line_number);
+            if (id < N_SPECIAL_TOKENS && strcmp(line, SPECIAL_TOKEN_NAMES[id]) != 0)
+                die("%s:%d: expected the special token %s, found '%s'", path, line_number,
+                    SPECIAL_TOKEN_NAMES[id], line);
+            vocab_file_set_token(v, id, line, (int)strlen(line));
+            line = newline + 1;
+            continue;
+        }
+        /* BPE: ID TAB BYTES TAB ORIGIN */
+        char *tab1 = strchr(line, '\t');
+        char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+        if (!tab2 || strchr(tab2 + 1, '\t'))
+            die("%s:%d: expected three tab-separated fields ID, BYTES, ORIGIN", path, line_number);
+        *tab1 = 0;
+        *tab2 = 0;
+        char *bytes_field = tab1 + 1, *origin = tab2 + 1;
+        char id_text[16];
+        snprintf(id_text, sizeof id_text, "%d", id);
+        if (strcmp(line, id_text) != 0)
+            die("%s:%d: expected token id %d, found '%s'", path, line_number, id, line);
+        int left = -1, right = -1, n_read = 0;
+        if (id < N_SPECIAL_TOKENS) {
+            if (strcmp(bytes_field, SPECIAL_TOKEN_NAMES[id]) != 0 || strcmp(origin, "special") != 0)
+                die("%s:%d: expected the special token '%d\\t%s\\tspecial'", path, line_number, id,
+                    SPECIAL_TOKEN_NAMES[id]);
+            vocab_file_set_token(v, id, bytes_field, (int)strlen(bytes_field));
+            line = newline + 1;
+            continue;
+        }
+        int n = unescape_token_bytes(bytes_field, bytes);
+        if (n <= 0) die("%s:%d: bad token bytes '%s' (see the escapes in common.h)", path, line_number, bytes_field);
+        if (id < BPE_FIRST_MERGE) {
+            if (strcmp(origin, "byte") != 0 || n != 1 || (unsigned char)bytes[0] != id - N_SPECIAL_TOKENS)
+                die("%s:%d: token %d must be the single byte 0x%02x with origin 'byte'", path, line_number,
+                    id, id - N_SPECIAL_TOKENS);
+        } else {
+            if (sscanf(origin, "merge %d %d%n", &left, &right, &n_read) != 2 || origin[n_read] != 0 ||
+                left < N_SPECIAL_TOKENS || right < N_SPECIAL_TOKENS || left >= id || right >= id)
+                die("%s:%d: origin must be 'merge LEFT RIGHT' with two earlier non-special ids, got '%s'",
+                    path, line_number, origin);
+            if (n != v->length[left] + v->length[right] ||
+                memcmp(bytes, v->text[left], (size_t)v->length[left]) != 0 ||
+                memcmp(bytes + v->length[left], v->text[right], (size_t)v->length[right]) != 0)
+                die("%s:%d: the bytes '%s' are not those of token %d followed by token %d", path,
+                    line_number, bytes_field, left, right);
+        }
+        v->merge_left[id] = left;
+        v->merge_right[id] = right;
+        vocab_file_set_token(v, id, bytes, n);
+        line = newline + 1;
+    }
+    free(bytes);
+}
+
+/* Read and check a vocabulary file. */
+static inline void vocab_file_load(VocabFile *v, const char *path) {
+    FILE *f = xfopen_read(path);
+    if (fseek(f, 0, SEEK_END) != 0) die("cannot read '%s': %s", path, strerror(errno));
+    long size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) die("cannot read '%s': %s", path, strerror(errno));
+    char *text = (char *)xmalloc((size_t)size + 1);
+    xfread(text, (size_t)size, f, path);
+    fclose(f);
+    text[size] = 0;
+    vocab_file_parse(v, text, (size_t)size, path);
+    free(text);
+}
+
+/* Die unless the token file `data_path` was made with this vocabulary. */
+static inline void vocab_file_check_data(const VocabFile *v, const TokenFileHeader *h, const char *vocab_path,
+                                         const char *data_path) {
+    if (h->vocab_hash != v->hash || h->vocab_size != (uint32_t)v->n_tokens)
+        die("'%s' was not made with the vocabulary '%s' (its vocabulary: %u tokens, hash 0x%08x; "
+            "the file: %d tokens, hash 0x%08x); tokenize again or pass the right vocab.txt",
+            data_path, vocab_path, h->vocab_size, h->vocab_hash, v->n_tokens, v->hash);
+}
+
+/* Does token `id` begin a new word of the text? Word-level: every token is a
+ * word. BPE: a token whose bytes start with a space, and a special token. */
+static inline int vocab_token_starts_word(const VocabFile *v, int32_t id) {
+    return !v->is_bpe || id < N_SPECIAL_TOKENS || v->text[id][0] == ' ';
+}
+
+/* Write tokens[0..n) as the words of a text field: words separated by single
+ * spaces and no space in front. Word-level: the words joined by spaces. BPE:
+ * the tokens' bytes one after another (the spaces are part of the tokens), a
+ * special token as a word of its own, and the space in front of the first
+ * word left out. With `escape_controls`, bytes below 0x20 and 0x7f are
+ * written as \xHH so that a model's output cannot break a tab-separated line. */
+static inline void vocab_file_write_words(FILE *f, const VocabFile *v, const int32_t *tokens, int n,
+                                          int escape_controls) {
+    for (int i = 0; i < n; i++) {
+        int32_t id = tokens[i];
+        if (!v->is_bpe || id < N_SPECIAL_TOKENS) {
+            fprintf(f, "%s%s", i > 0 ? " " : "", v->text[id]);
+            continue;
+        }
+        int start = (i == 0 && v->text[id][0] == ' ') ? 1 : 0;
+        for (int b = start; b < v->length[id]; b++) {
+            unsigned char c = (unsigned char)v->text[id][b];
+            if (escape_controls && (c < ' ' || c == 0x7f)) fprintf(f, "\\x%02x", c);
+            else fputc(c, f);
+        }
+    }
+}
+
+static inline void vocab_file_free(VocabFile *v) {
+    for (int id = 0; id < v->n_tokens; id++) free(v->text[id]);
+    free(v->text);
+    free(v->length);
+    free(v->merge_left);
+    free(v->merge_right);
+    memset(v, 0, sizeof *v);
+}
+
 #endif /* COMMON_H */
