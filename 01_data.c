@@ -645,29 +645,32 @@ static char *json_parse_string(JsonParser *p) {
     return strbuf_take(&b);
 }
 
+/* One or more digits, or die saying what is missing. */
+static void json_digits(JsonParser *p, const char *missing) {
+    if (!(json_peek(p) >= '0' && json_peek(p) <= '9')) json_error(p, "%s", missing);
+    while (json_peek(p) >= '0' && json_peek(p) <= '9') p->pos++;
+}
+
 /* A number: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)? */
 static double json_parse_number(JsonParser *p) {
     size_t start = p->pos;
-    const char *t = p->text;
-#define JSON_DIGITS(what)                                                           \
-    do {                                                                            \
-        if (!(json_peek(p) >= '0' && json_peek(p) <= '9')) json_error(p, what);     \
-        while (json_peek(p) >= '0' && json_peek(p) <= '9') p->pos++;                \
-    } while (0)
     if (json_peek(p) == '-') p->pos++;
     if (json_peek(p) == '0') p->pos++;  /* no leading zeros: "0", never "01" */
-    else JSON_DIGITS("a number needs a digit");
-    if (json_peek(p) == '.') { p->pos++; JSON_DIGITS("a number needs a digit after '.'"); }
+    else json_digits(p, "a number needs a digit");
+    if (json_peek(p) == '.') {
+        p->pos++;
+        json_digits(p, "a number needs a digit after '.'");
+    }
     if (json_peek(p) == 'e' || json_peek(p) == 'E') {
         p->pos++;
         if (json_peek(p) == '+' || json_peek(p) == '-') p->pos++;
-        JSON_DIGITS("a number needs a digit in its exponent");
+        json_digits(p, "a number needs a digit in its exponent");
     }
-#undef JSON_DIGITS
+    /* the grammar is checked; strtod converts a NUL-terminated copy */
     char digits[64];
     size_t n = p->pos - start;
     if (n >= sizeof digits) json_error(p, "a number of more than %zu characters", sizeof digits - 1);
-    memcpy(digits, t + start, n);
+    memcpy(digits, p->text + start, n);
     digits[n] = 0;
     return strtod(digits, NULL);
 }
