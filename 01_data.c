@@ -738,13 +738,15 @@ static void read_list(List *list, const char *dir, const char *name, int is_comp
         if (is_company) {
             /* "Company; City, ST": the company, then its city */
             char *semicolon = strchr(text, ';');
-            if (semicolon) *semicolon = 0;
-            if (semicolon) list->cities[list->n] = normalize_words(semicolon + 1);
+            if (!semicolon || strchr(semicolon + 1, ';'))
+                die("%s:%d: a company line must be 'Company; City, ST' with one ';', got '%s'", path,
+                    line_number, text);
+            *semicolon = 0;
             list->entries[list->n] = normalize_words(text);
-            if (!semicolon || list->entries[list->n][0] == 0 || list->cities[list->n][0] == 0 ||
-                strchr(semicolon + 1, ';'))
-                die("%s:%d: a company line must be 'Company; City, ST', got '%s%s'", path, line_number,
-                    text, semicolon ? ";..." : "");
+            list->cities[list->n] = normalize_words(semicolon + 1);
+            if (list->entries[list->n][0] == 0 || list->cities[list->n][0] == 0)
+                die("%s:%d: a company line must be 'Company; City, ST', but the company or the city is empty",
+                    path, line_number);
         } else {
             list->entries[list->n] = normalize_words(text);
         }
