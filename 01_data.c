@@ -2,39 +2,67 @@
  * 01_data.c -- generate a synthetic task of "The Factorization Curse" as text.
  *
  * The output is one file, DIR/examples.txt, in the text format described in
- * common.h: one example a line, seven tab-separated fields
+ * common.h: one example a line, eight tab-separated fields
  *
- *   split  kind  direction  pair  prompt  answer  spans
+ *   split  kind  direction  pair  prompt  answer  spans  alt
  *
  * 02_tokenize turns that file into the binary token files the models train on.
+ * The tokenizer splits on single spaces, so every punctuation mark that should
+ * be a token of its own is written as a separate word ("October 2 , 1996 .").
  *
  * Tasks (chosen with --task; each has one generator function below):
  *
- *   retrieval   (paper section 3.1) N key-value pairs. A key is a sequence of
- *               K tokens k0..k{P-1}, a value a sequence of K tokens v0..v{P-1}.
- *               Every pair is stated once in train ("k3 k9 : v1 v7"). A
- *               fraction of the pairs is also queried in train, both ways:
- *                 forward   "[value_of] k3 k9 :"  ->  "v1 v7"
- *                 backward  "[key_of] v1 v7 :"    ->  "k3 k9"
- *               The other pairs are queried only in test. A left-to-right
- *               model that only ever saw "key : value" learns to predict the
- *               value from the key, but not the key from the value: that is
- *               the reversal curse the test queries measure.
+ *   retrieval     (paper section 3.1) N key-value pairs. A key is a sequence of
+ *                 K tokens k0..k{P-1}, a value a sequence of K tokens v0..v{P-1}.
+ *                 Every pair is stated once in train ("k3 k9 : v1 v7"). A
+ *                 fraction of the pairs is also queried in train, both ways:
+ *                   forward   "[value_of] k3 k9 :"  ->  "v1 v7"
+ *                   backward  "[key_of] v1 v7 :"    ->  "k3 k9"
+ *                 The other pairs are queried only in test. A left-to-right
+ *                 model that only ever saw "key : value" learns to predict the
+ *                 value from the key, but not the key from the value: that is
+ *                 the reversal curse the test queries measure.
+ *
+ *   two-token     (paper Figure 7) the retrieval task with one-token keys and
+ *                 values: the fact is the two tokens "k3 : v7", the smallest
+ *                 case of the section 2 example p(x1, x2).
+ *
+ *   relationship  (paper section 3.1, Table 1 bottom and Table 7) N triples of
+ *                 entities, each stated as "A => B => C". Questions are about
+ *                 the middle entity: forward "B =>" -> C, backward "B <=" -> A.
+ *                 The relation is not symmetric, so a model that just swaps
+ *                 subject and object answers A to the forward question and C
+ *                 to the backward one; that wrong answer is the `alt` field.
+ *
+ *   bios          (paper section 3.1, Table 2; the BioS data of Zhu & Li 2023)
+ *                 N people with unique full names and unique birth dates, each
+ *                 with a six-sentence biography (statement). Questions: forward
+ *                 "What is the birth date of NAME ?" -> DATE, backward
+ *                 "Who was born on DATE ?" -> NAME.
+ *
+ *   star          (paper section 4, Figure 5; Bachmann & Nagarajan 2024) path
+ *                 finding on a star graph: d arms of l nodes (the start node
+ *                 included) leave a start node. The prompt is the shuffled edge
+ *                 list and "start , goal"; the answer is the path from start
+ *                 to goal. Examples are problems: only the path is learned.
  *
  *   wikireversal (paper section 3.2, Appendix E) real Wikipedia passages of
- *               GenWiki with their DBpedia triples (head, relation, tail).
- *               Triples whose head comes before the tail in the passage, whose
- *               questions have one answer, and whose relation is frequent
- *               enough become QAs both ways:
- *                 forward   "What is La Albuera part of ?"  ->  "Extremadura"
- *                 backward  "What is part of Extremadura ?" ->  "La Albuera"
- *               Passages and 80% of the QAs are train, the rest test. Reads
- *               GenWiki (--genwiki); never makes data up.
+ *                GenWiki with their DBpedia triples (head, relation, tail).
+ *                Triples whose head comes before the tail in the passage, whose
+ *                questions have one answer, and whose relation is frequent
+ *                enough become QAs both ways:
+ *                  forward   "What is La Albuera part of ?"  ->  "Extremadura"
+ *                  backward  "What is part of Extremadura ?" ->  "La Albuera"
+ *                Passages and 80% of the QAs are train, the rest test. Reads
+ *                GenWiki (--genwiki); never makes data up.
  *
- * Later tasks (relationship, BioS, WikiReversal, star graph) are added as more
- * entries in the TASKS table at the bottom and more generator functions.
+ * --reverse token|entity|entity-nodelim adds, for every train statement and
+ * train query, a reversed copy (the "AR w/ reverse" baselines of Tables 1, 2
+ * and 7): the words in reverse order, or the entities (spans) in reverse order
+ * with each entity's words kept in order, with or without delimiter words.
  *
  * Usage:  build/01_data --task retrieval --pairs 1000 --seed 1 --out data/retrieval
+ *         build/01_data --task bios --people 10000 --out data/bios
  *         build/01_data --help
  *
  * The output depends only on the options (not on the output directory), so the
@@ -50,15 +78,35 @@
 /* options                                                                   */
 /* ------------------------------------------------------------------------ */
 
+enum { REVERSE_NONE = 0, REVERSE_TOKEN, REVERSE_ENTITY, REVERSE_ENTITY_NODELIM };
+static const char *const REVERSE_NAMES[] = {"none", "token", "entity", "entity-nodelim"};
+#define N_REVERSE_MODES 4
+
 typedef struct {
     const char *task;       /* which generator to run */
     const char *out_dir;    /* examples.txt goes here */
     long seed;
-    /* retrieval */
+    int reverse;            /* REVERSE_*: reversed copies of train lines */
+    double query_fraction;  /* fraction of facts whose questions are in train */
+    /* retrieval, two-token, relationship */
     long n_pairs;           /* N: number of key-value pairs */
-    long entity_tokens;     /* K: tokens per key and per value */
-    long pool;              /* P: distinct key tokens (and value tokens); 0 = N*K */
-    double query_fraction;  /* fraction of pairs whose queries are in train */
+    long n_triples;         /* N: number of A => B => C triples */
+    long entity_tokens;     /* K: tokens per entity */
+    long pool;              /* P: distinct tokens entities are drawn from; 0 = default */
+    /* bios */
+    long n_people;
+    const char *fields_dir; /* directory of the attribute lists */
+    int shuffle_sentences;  /* 1: each biography has its sentences in a random order */
+    /* star */
+    long degree;            /* d: arms leaving the start node */
+    long path_length;       /* l: nodes on a path from start to goal, both included */
+    long n_nodes;           /* n: node labels are drawn from 0..n-1 */
+    long train_graphs, test_graphs;
+    /* the task-specific flags given on the command line, to check that the
+     * chosen task uses them (a flag another task uses is an error, not
+     * silently ignored) */
+    const char *given_flags[64];
+    int n_given_flags;
     /* wikireversal */
     const char *genwiki_paths[64]; /* GenWiki inputs: X.source (X.target beside it) or .json */
     int n_genwiki_paths;
@@ -73,12 +121,23 @@ static void print_usage(void) {
         "\n"
         "Generates a synthetic task as text (DIR/examples.txt, format in common.h).\n"
         "\n"
-        "  --task NAME            task to generate (default retrieval); tasks: retrieval,\n"
+        "  --task NAME            task to generate (default retrieval); tasks:\n"
+        "                         retrieval, two-token, relationship, bios, star,\n"
         "                         wikireversal\n"
         "  --out DIR              output directory, created if missing (default data/TASK)\n"
         "  --seed S               random seed, >= 0 (default 1)\n"
+        "  --reverse MODE         add a reversed copy of every train statement and train\n"
+        "                         query (the \"AR w/ reverse\" baselines); MODE is\n"
+        "                           none            no copies (default)\n"
+        "                           token           all words in reverse order\n"
+        "                           entity          entities in reverse order, each kept\n"
+        "                                           in order between the words [ent] [/ent]\n"
+        "                           entity-nodelim  the same without [ent] [/ent]\n"
+        "                         (not for star, whose examples are problems)\n"
+        "  --help                 print this and exit\n"
         "\n"
-        "retrieval task:\n"
+        "retrieval task (paper section 3.1): \"k3 k9 : v1 v7\", \"[value_of] k3 k9 :\" -> \"v1 v7\",\n"
+        "\"[key_of] v1 v7 :\" -> \"k3 k9\"\n"
         "  --pairs N              number of key-value pairs (default 1000)\n"
         "  --entity-tokens K      tokens per key and per value (default 2)\n"
         "  --pool P               distinct key tokens k0..k{P-1}, and as many value tokens\n"
@@ -87,6 +146,39 @@ static void print_usage(void) {
         "                         and every value stays unique)\n"
         "  --query-fraction F     fraction of pairs whose two queries are in train; the\n"
         "                         other pairs' queries are the test set (default 0.5)\n"
+        "\n"
+        "two-token task (paper Figure 7): the retrieval task with one-token keys and values\n"
+        "  --pairs N, --pool P, --query-fraction F   as for retrieval\n"
+        "\n"
+        "relationship task (paper section 3.1, Table 7): \"A => B => C\", \"B =>\" -> C,\n"
+        "\"B <=\" -> A; alt = the answer of a model that swaps subject and object\n"
+        "  --triples N            number of triples (default 1000)\n"
+        "  --entity-tokens K      tokens per entity (default 2)\n"
+        "  --pool P               distinct entity tokens e0..e{P-1} shared by A, B and C\n"
+        "                         (default 3*N*K: no token shared between entities)\n"
+        "  --query-fraction F     fraction of triples whose two questions are in train\n"
+        "                         (default 0.5)\n"
+        "\n"
+        "bios task (paper section 3.1, Table 2; BioS of Zhu & Li 2023)\n"
+        "  --people N             number of people (default 10000); full names and birth\n"
+        "                         dates are unique, so N is at most 67200 (the dates)\n"
+        "  --fields DIR           attribute lists: first_name.txt middle_name.txt\n"
+        "                         last_name.txt city.txt university.txt field.txt\n"
+        "                         company.txt, one entry a line; company lines are\n"
+        "                         \"Company; City, ST\" (default lists/bios)\n"
+        "  --shuffle-sentences    put each biography's six sentences in a random order\n"
+        "                         (default: birth date, birth city, university, major,\n"
+        "                         employer, employer's city)\n"
+        "  --query-fraction F     fraction of people whose two questions are in train\n"
+        "                         (default 0.5)\n"
+        "\n"
+        "star task (paper section 4, Figure 5): prompt \"u , v | u , v | ... / s , g =\",\n"
+        "answer the path \"s , x2 , ... , g\"\n"
+        "  --degree D             arms leaving the start node (default 2)\n"
+        "  --path-length L        nodes on each start-to-leaf path, start included (default 5)\n"
+        "  --nodes N              node labels are distinct numbers in [0, N) (default 50)\n"
+        "  --train-graphs G       problems in train (default 20000)\n"
+        "  --test-graphs G        problems in test (default 1000); no problem is repeated\n"
         "\n"
         "wikireversal task (paper section 3.2, Appendix E; reads GenWiki, never invents data):\n"
         "  --genwiki PATH         GenWiki input, may be repeated: X.source (one JSON array of\n"
@@ -102,18 +194,35 @@ static void print_usage(void) {
         "                         (paper Table 8, left and right; default same)\n"
         "  --qa-train-fraction F  fraction of the QAs of each direction in train; the rest\n"
         "                         are the test set (default 0.8)\n"
-        "\n"
-        "  --help                 print this and exit\n");
+        "\n");
 }
 
+/* Flags that only some tasks use; the TASKS table lists each task's own. */
+static const char *const TASK_FLAGS[] = {"--pairs", "--triples", "--entity-tokens", "--pool",
+                                         "--query-fraction", "--people", "--fields",
+                                         "--shuffle-sentences", "--degree", "--path-length",
+                                         "--nodes", "--train-graphs", "--test-graphs", "--genwiki",
+                                         "--min-relation-count", "--split-mode", "--qa-train-fraction"};
+
 static void parse_options(int argc, char **argv, Options *o) {
+    memset(o, 0, sizeof *o);
     o->task = "retrieval";
     o->out_dir = NULL;  /* default depends on the task */
     o->seed = 1;
+    o->reverse = REVERSE_NONE;
+    o->query_fraction = 0.5;
     o->n_pairs = 1000;
+    o->n_triples = 1000;
     o->entity_tokens = 2;
     o->pool = 0;
-    o->query_fraction = 0.5;
+    o->n_people = 10000;
+    o->fields_dir = "lists/bios";
+    o->shuffle_sentences = 0;
+    o->degree = 2;
+    o->path_length = 5;
+    o->n_nodes = 50;
+    o->train_graphs = 20000;
+    o->test_graphs = 1000;
     /* wikireversal */
     o->n_genwiki_paths = 0;
     o->min_relation_count = 30;
@@ -121,14 +230,35 @@ static void parse_options(int argc, char **argv, Options *o) {
     o->qa_train_fraction = 0.8;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        for (size_t f = 0; f < sizeof TASK_FLAGS / sizeof TASK_FLAGS[0]; f++)
+            if (strcmp(a, TASK_FLAGS[f]) == 0 && o->n_given_flags < 64)
+                o->given_flags[o->n_given_flags++] = TASK_FLAGS[f];
+
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) { print_usage(); exit(0); }
         else if (strcmp(a, "--task") == 0) o->task = flag_value(argc, argv, &i);
         else if (strcmp(a, "--out") == 0) o->out_dir = flag_value(argc, argv, &i);
         else if (strcmp(a, "--seed") == 0) o->seed = parse_long(a, flag_value(argc, argv, &i), 0, LONG_MAX);
+        else if (strcmp(a, "--reverse") == 0) {
+            const char *mode = flag_value(argc, argv, &i);
+            o->reverse = -1;
+            for (int m = 0; m < N_REVERSE_MODES; m++)
+                if (strcmp(mode, REVERSE_NAMES[m]) == 0) o->reverse = m;
+            if (o->reverse < 0)
+                die("--reverse '%s' is not a mode (modes: none, token, entity, entity-nodelim)", mode);
+        }
+        else if (strcmp(a, "--query-fraction") == 0) o->query_fraction = parse_double(a, flag_value(argc, argv, &i), 0.0, 1.0);
         else if (strcmp(a, "--pairs") == 0) o->n_pairs = parse_long(a, flag_value(argc, argv, &i), 1, 10000000);
+        else if (strcmp(a, "--triples") == 0) o->n_triples = parse_long(a, flag_value(argc, argv, &i), 1, 10000000);
         else if (strcmp(a, "--entity-tokens") == 0) o->entity_tokens = parse_long(a, flag_value(argc, argv, &i), 1, 16);
         else if (strcmp(a, "--pool") == 0) o->pool = parse_long(a, flag_value(argc, argv, &i), 1, 100000000);
-        else if (strcmp(a, "--query-fraction") == 0) o->query_fraction = parse_double(a, flag_value(argc, argv, &i), 0.0, 1.0);
+        else if (strcmp(a, "--people") == 0) o->n_people = parse_long(a, flag_value(argc, argv, &i), 1, 10000000);
+        else if (strcmp(a, "--fields") == 0) o->fields_dir = flag_value(argc, argv, &i);
+        else if (strcmp(a, "--shuffle-sentences") == 0) o->shuffle_sentences = 1;
+        else if (strcmp(a, "--degree") == 0) o->degree = parse_long(a, flag_value(argc, argv, &i), 1, 10);
+        else if (strcmp(a, "--path-length") == 0) o->path_length = parse_long(a, flag_value(argc, argv, &i), 2, 100);
+        else if (strcmp(a, "--nodes") == 0) o->n_nodes = parse_long(a, flag_value(argc, argv, &i), 2, 100000);
+        else if (strcmp(a, "--train-graphs") == 0) o->train_graphs = parse_long(a, flag_value(argc, argv, &i), 0, 10000000);
+        else if (strcmp(a, "--test-graphs") == 0) o->test_graphs = parse_long(a, flag_value(argc, argv, &i), 0, 10000000);
         /* wikireversal */
         else if (strcmp(a, "--genwiki") == 0) {
             if (o->n_genwiki_paths == (int)(sizeof o->genwiki_paths / sizeof o->genwiki_paths[0]))
@@ -200,6 +330,145 @@ static void free_examples(ExampleList *list) {
     }
     free(list->items);
     memset(list, 0, sizeof *list);
+}
+
+/* ------------------------------------------------------------------------ */
+/* building a line word by word, with its entity spans                       */
+/* ------------------------------------------------------------------------ */
+
+/* The newer generators build each line with these helpers instead of
+ * counting word positions by hand: append words, append an entity (which
+ * records its span), and mark where the answer begins. */
+#define LINE_BUF 16384
+#define SPANS_BUF 1024
+
+typedef struct {
+    char text[LINE_BUF];  /* the words so far, separated by single spaces */
+    size_t length;        /* characters in text */
+    int n_words;
+    int answer_word;      /* word position where the answer starts; -1 = no answer */
+    size_t answer_char;   /* character offset of that word in text */
+    char spans[SPANS_BUF];
+    int n_spans;
+} Line;
+
+static void line_clear(Line *line) {
+    line->text[0] = 0;
+    line->length = 0;
+    line->n_words = 0;
+    line->answer_word = -1;
+    line->answer_char = 0;
+    line->spans[0] = 0;
+    line->n_spans = 0;
+}
+
+/* Append one or more words, given as a string of words separated by single
+ * spaces (no leading, trailing or double spaces: those would be empty words). */
+static void line_words(Line *line, const char *words) {
+    size_t n = strlen(words);
+    if (n == 0 || words[0] == ' ' || words[n - 1] == ' ' || strstr(words, "  "))
+        die("internal error: '%s' is not a list of words separated by single spaces", words);
+    if (line->length + 1 + n + 1 > LINE_BUF) die("a line is longer than %d characters", LINE_BUF);
+    if (line->length > 0) line->text[line->length++] = ' ';
+    memcpy(line->text + line->length, words, n + 1);
+    line->length += n;
+    line->n_words += 1;
+    for (size_t i = 0; i < n; i++) line->n_words += (words[i] == ' ');
+}
+
+/* Append words that form an entity, and record "label:start-end" for them. */
+static void line_entity(Line *line, const char *label, const char *words) {
+    int start = line->n_words;
+    line_words(line, words);
+    if (line->n_spans == MAX_SPANS) die("internal error: more than %d spans in a line", MAX_SPANS);
+    if (strlen(label) >= MAX_SPAN_LABEL) die("internal error: span label '%s' too long", label);
+    size_t used = strlen(line->spans);
+    snprintf(line->spans + used, SPANS_BUF - used, "%s%s:%d-%d", line->n_spans ? "," : "", label,
+             start, line->n_words);
+    line->n_spans++;
+}
+
+/* The words appended from now on are the answer. */
+static void line_start_answer(Line *line) {
+    line->answer_word = line->n_words;
+    line->answer_char = line->length > 0 ? line->length + 1 : 0;  /* after the space to come */
+}
+
+/* Add the line as an example: the words before line_start_answer() are the
+ * prompt, the rest the answer (a line without an answer is a statement). */
+static void add_line(ExampleList *list, int split, int kind, int direction, int pair,
+                     const Line *line, const char *alt) {
+    if (line->answer_word < 0 || line->answer_word == line->n_words) {
+        if (kind != KIND_STATEMENT) die("internal error: a %s without an answer", KIND_NAMES[kind]);
+        add_example(list, split, kind, direction, pair, line->text, "", line->spans, alt);
+        return;
+    }
+    if (line->answer_word == 0) die("internal error: an example without a prompt");
+    char *prompt = (char *)xmalloc(line->answer_char);
+    memcpy(prompt, line->text, line->answer_char - 1);  /* without the space before the answer */
+    prompt[line->answer_char - 1] = 0;
+    add_example(list, split, kind, direction, pair, prompt, line->text + line->answer_char,
+                line->spans, alt);
+    free(prompt);
+}
+
+/* ------------------------------------------------------------------------ */
+/* a set of strings, for guaranteeing uniqueness                             */
+/* ------------------------------------------------------------------------ */
+
+/* Open-addressing hash table of string pointers (the strings are owned by the
+ * caller and must outlive the set). Used to reject a duplicate name, date,
+ * list entry or graph. */
+typedef struct {
+    const char **slots;  /* NULL = empty */
+    long capacity;       /* power of two, more than twice the strings stored */
+    long count;
+} StringSet;
+
+static void string_set_init(StringSet *set, long expected) {
+    set->capacity = 16;
+    while (set->capacity < 2 * expected + 2) set->capacity *= 2;
+    set->slots = (const char **)xcalloc((size_t)set->capacity, sizeof(char *));
+    set->count = 0;
+}
+
+static void string_set_free(StringSet *set) {
+    free(set->slots);
+    memset(set, 0, sizeof *set);
+}
+
+/* The slot holding s, or the empty slot where s would go. */
+static long string_set_slot(const StringSet *set, const char *s) {
+    long slot = (long)(fnv1a(s, strlen(s), FNV_OFFSET) & (uint32_t)(set->capacity - 1));
+    while (set->slots[slot] && strcmp(set->slots[slot], s) != 0) slot = (slot + 1) & (set->capacity - 1);
+    return slot;
+}
+
+static int string_set_contains(const StringSet *set, const char *s) {
+    return set->slots[string_set_slot(set, s)] != NULL;
+}
+
+/* Insert s unless it is already there. Returns 1 if inserted, 0 if a duplicate. */
+static int string_set_insert(StringSet *set, const char *s) {
+    long slot = string_set_slot(set, s);
+    if (set->slots[slot]) return 0;
+    if (2 * (set->count + 1) > set->capacity) die("internal error: string set over half full");
+    set->slots[slot] = s;
+    set->count++;
+    return 1;
+}
+
+/* The first round(F * N) of a random permutation of 0..N-1 get their
+ * questions in train: in_train[i] = 1 for those. Returns how many. */
+static int choose_train_questions(Rng *rng, int n, double fraction, char *in_train) {
+    int n_train = (int)floor(fraction * n + 0.5);
+    int *order = (int *)xmalloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) order[i] = i;
+    rng_shuffle(rng, order, n);
+    memset(in_train, 0, (size_t)n);
+    for (int i = 0; i < n_train; i++) in_train[order[i]] = 1;
+    free(order);
+    return n_train;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -319,14 +588,9 @@ static void generate_retrieval(const Options *o, Rng *rng, ExampleList *list) {
     draw_entities(rng, keys, n, k, (int)pool);
     draw_entities(rng, values, n, k, (int)pool);
 
-    /* choose which pairs have their queries in train: the first
-     * round(F * N) of a random permutation of the pairs */
-    int n_query_train = (int)floor(o->query_fraction * n + 0.5);
-    int *order = (int *)xmalloc(sizeof(int) * (size_t)n);
-    for (int i = 0; i < n; i++) order[i] = i;
-    rng_shuffle(rng, order, n);
+    /* choose which pairs have their queries in train */
     char *queries_in_train = (char *)xcalloc((size_t)n, 1);
-    for (int i = 0; i < n_query_train; i++) queries_in_train[order[i]] = 1;
+    int n_query_train = choose_train_questions(rng, n, o->query_fraction, queries_in_train);
 
     /* Word positions. A statement is "KEY : VALUE" (2K+1 words); a query is
      * "[relation] ENTITY :" followed by the answer entity (2K+2 words). */
@@ -350,13 +614,12 @@ static void generate_retrieval(const Options *o, Rng *rng, ExampleList *list) {
         snprintf(prompt, TEXT_BUF, "[key_of] %s :", value);
         add_example(list, query_split, KIND_QUERY, DIR_BACKWARD, p, prompt, key, backward_spans, NULL);
     }
-    printf("retrieval: %d pairs, %d tokens per entity, pool of %ld key tokens and %ld value tokens (%s)\n",
-           n, k, pool, pool, pool >= (long)n * k ? "no token shared between entities" : "entities share tokens");
-    printf("retrieval: queries of %d pairs in train, of %d pairs in test\n", n_query_train, n - n_query_train);
+    printf("%s: %d pairs, %d token%s per entity, pool of %ld key tokens and %ld value tokens (%s)\n",
+           o->task, n, k, k == 1 ? "" : "s", pool, pool, pool >= (long)n * k ? "no token shared between entities" : "entities share tokens");
+    printf("%s: queries of %d pairs in train, of %d pairs in test\n", o->task, n_query_train, n - n_query_train);
 
     free(keys);
     free(values);
-    free(order);
     free(queries_in_train);
 }
 
@@ -1156,7 +1419,7 @@ static void choose_templates(WikiRelation *r) {
 
 /* The question: the template with entity in place of its "{}" word. Sets
  * *entity_position to the word position where the entity starts. */
-static char *fill_template(const char *template_text, const char *entity, int *entity_position) {
+static char *fill_wiki_template(const char *template_text, const char *entity, int *entity_position) {
     StrBuf q = {0};
     int filled = 0;
     *entity_position = 0;
@@ -1344,7 +1607,7 @@ static void generate_wikireversal(const Options *o, Rng *rng, ExampleList *list)
                 const char *given = d == DIR_FORWARD ? tr->head : tr->tail;
                 const char *answer = d == DIR_FORWARD ? tr->tail : tr->head;
                 int given_at;
-                char *question = fill_template(d == DIR_FORWARD ? r->forward : r->backward, given, &given_at);
+                char *question = fill_wiki_template(d == DIR_FORWARD ? r->forward : r->backward, given, &given_at);
                 int answer_at = count_words(question);
                 char qa_spans[128];
                 snprintf(qa_spans, sizeof qa_spans, "%s:%d-%d,%s:%d-%d", d == DIR_FORWARD ? "head" : "tail",
@@ -1409,19 +1672,684 @@ static void generate_wikireversal(const Options *o, Rng *rng, ExampleList *list)
 }
 
 /* ------------------------------------------------------------------------ */
+/* two-token task                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Figure 7 of the paper: "a two-token variant of the retrieval task". The
+ * paper gives no more detail, so we take the retrieval task with one-token
+ * keys and values: the fact is "k3 : v7", i.e. the two tokens x1 = k3 and
+ * x2 = v7 of the section 2 example, and the queries are "[value_of] k3 :" ->
+ * "v7" and "[key_of] v7 :" -> "k3". The separator and the query words are
+ * kept so that the data and its evaluation are the retrieval task's. */
+static void generate_two_token(const Options *o, Rng *rng, ExampleList *list) {
+    Options one_token = *o;
+    one_token.entity_tokens = 1;
+    generate_retrieval(&one_token, rng, list);
+}
+
+/* ------------------------------------------------------------------------ */
+/* relationship task                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* N triples (A, B, C) of unique entities, each entity K tokens drawn from one
+ * pool e0..e{P-1} shared by all three roles (so nothing but the statements
+ * tells a model which entity is an A and which a C). Per triple:
+ *
+ *   statement (train)   "A => B => C"
+ *   forward question    "B =>"  ->  C     alt: A
+ *   backward question   "B <="  ->  A     alt: C
+ *
+ * The paper writes the questions "B => ?" and "B <= ?"; here the "?" is the
+ * answer the model must produce. The relation is not symmetric: a model that
+ * answers by swapping subject and object gives the alt entity, which 06_eval
+ * counts as an "incorrect inference" (Table 1 bottom, Table 7). */
+static void generate_relationship(const Options *o, Rng *rng, ExampleList *list) {
+    int n = (int)o->n_triples, k = (int)o->entity_tokens;
+    long long n_entities = 3LL * n;
+    long pool = o->pool ? o->pool : (long)(n_entities * k);
+    if (pool < k)
+        die("--pool %ld is smaller than --entity-tokens %d: an entity needs %d distinct tokens",
+            pool, k, k);
+    if (pool > 100000000)
+        die("--triples %d x 3 entities x --entity-tokens %d needs a pool of %ld tokens, more than 1e8",
+            n, k, pool);
+    long long possible = count_sequences(pool, k, n_entities);
+    if (possible < n_entities)
+        die("--pool %ld allows only %lld distinct entities of %d tokens, but --triples %d needs %lld",
+            pool, possible, k, n, n_entities);
+
+    /* entity 3t is triple t's A, 3t+1 its B, 3t+2 its C */
+    int *entities = (int *)xmalloc(sizeof(int) * (size_t)n_entities * k);
+    draw_entities(rng, entities, (int)n_entities, k, (int)pool);
+
+    char *questions_in_train = (char *)xcalloc((size_t)n, 1);
+    int n_train = choose_train_questions(rng, n, o->query_fraction, questions_in_train);
+
+    char a[ENTITY_BUF], b[ENTITY_BUF], c[ENTITY_BUF];
+    Line line;
+    for (int t = 0; t < n; t++) {
+        entity_text('e', entities + (size_t)(3 * t + 0) * k, k, a, ENTITY_BUF);
+        entity_text('e', entities + (size_t)(3 * t + 1) * k, k, b, ENTITY_BUF);
+        entity_text('e', entities + (size_t)(3 * t + 2) * k, k, c, ENTITY_BUF);
+        int question_split = questions_in_train[t] ? SPLIT_TRAIN : SPLIT_TEST;
+
+        line_clear(&line);  /* A => B => C */
+        line_entity(&line, "A", a);
+        line_words(&line, "=>");
+        line_entity(&line, "B", b);
+        line_words(&line, "=>");
+        line_entity(&line, "C", c);
+        add_line(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, t, &line, NULL);
+
+        line_clear(&line);  /* B => ? answer C; a swapping model says A */
+        line_entity(&line, "B", b);
+        line_words(&line, "=>");
+        line_start_answer(&line);
+        line_entity(&line, "C", c);
+        add_line(list, question_split, KIND_QUERY, DIR_FORWARD, t, &line, a);
+
+        line_clear(&line);  /* B <= ? answer A; a swapping model says C */
+        line_entity(&line, "B", b);
+        line_words(&line, "<=");
+        line_start_answer(&line);
+        line_entity(&line, "A", a);
+        add_line(list, question_split, KIND_QUERY, DIR_BACKWARD, t, &line, c);
+    }
+    printf("relationship: %d triples, %d token%s per entity, pool of %ld entity tokens (%s)\n", n, k,
+           k == 1 ? "" : "s", pool, pool >= n_entities * k ? "no token shared between entities" : "entities share tokens");
+    printf("relationship: questions of %d triples in train, of %d triples in test\n", n_train, n - n_train);
+    free(entities);
+    free(questions_in_train);
+}
+
+/* ------------------------------------------------------------------------ */
+/* bios task                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Attribute lists, one entry a line, read from --fields DIR. Each entry is
+ * normalized for the word tokenizer: words separated by single spaces, and a
+ * comma at the end of a word split off as a word of its own, so the city
+ * "Ann Arbor, MI" is written "Ann Arbor , MI" (three words and a comma). */
+#define LIST_ENTRY_MAX 200  /* characters in one entry */
+
+typedef struct {
+    char path[1024];
+    int n;
+    char **entries;  /* normalized entries */
+    char **cities;   /* company.txt only: the company's city ("Company; City, ST") */
+    int *line_of;    /* the file line of each entry, for error messages */
+} List;
+
+/* "University of California, Berkeley" -> "University of California , Berkeley" */
+static char *normalize_words(const char *raw) {
+    char *out = (char *)xmalloc(2 * strlen(raw) + 1);
+    size_t used = 0;
+    const char *p = raw;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        const char *end = p;
+        while (*end && *end != ' ') end++;
+        size_t n = (size_t)(end - p);
+        int comma = n > 1 && p[n - 1] == ',';  /* "Arbor," -> "Arbor" "," */
+        if (comma) n--;
+        if (used) out[used++] = ' ';
+        memcpy(out + used, p, n);
+        used += n;
+        if (comma) { out[used++] = ' '; out[used++] = ','; }
+        p = end;
+    }
+    out[used] = 0;
+    return out;
+}
+
+/* Read DIR/NAME. Blank lines are skipped; an entry with a tab, an entry that
+ * is too long, a company line without "; ", a duplicate entry, or a file with
+ * no entries is an error that names the file and line. */
+static void read_list(List *list, const char *dir, const char *name, int is_company) {
+    memset(list, 0, sizeof *list);
+    if (snprintf(list->path, sizeof list->path, "%s/%s", dir, name) >= (int)sizeof list->path)
+        die("--fields path too long: '%s'", dir);
+    const char *path = list->path;
+    FILE *f = xfopen_read(path);
+    int capacity = 0;
+    char *raw = NULL;
+    size_t raw_capacity = 0;
+    int line_number = 0;
+    while (getline(&raw, &raw_capacity, f) >= 0) {
+        line_number++;
+        /* trim: trailing newline, carriage return and spaces; leading spaces */
+        size_t len = strlen(raw);
+        while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r' || raw[len - 1] == ' ')) raw[--len] = 0;
+        char *text = raw;
+        while (*text == ' ') text++;
+        if (*text == 0) continue;
+        if (strchr(text, '\t')) die("%s:%d: an entry cannot contain a tab", path, line_number);
+        if (strlen(text) > LIST_ENTRY_MAX)
+            die("%s:%d: entry longer than %d characters", path, line_number, LIST_ENTRY_MAX);
+
+        if (list->n == capacity) {
+            capacity = capacity ? 2 * capacity : 256;
+            list->entries = (char **)realloc(list->entries, sizeof(char *) * (size_t)capacity);
+            list->cities = (char **)realloc(list->cities, sizeof(char *) * (size_t)capacity);
+            list->line_of = (int *)realloc(list->line_of, sizeof(int) * (size_t)capacity);
+            if (!list->entries || !list->cities || !list->line_of) die("out of memory reading '%s'", path);
+        }
+        list->line_of[list->n] = line_number;
+        list->cities[list->n] = NULL;
+        if (is_company) {
+            /* "Company; City, ST": the company, then its city */
+            char *semicolon = strchr(text, ';');
+            if (!semicolon || strchr(semicolon + 1, ';'))
+                die("%s:%d: a company line must be 'Company; City, ST' with one ';', got '%s'", path,
+                    line_number, text);
+            *semicolon = 0;
+            list->entries[list->n] = normalize_words(text);
+            list->cities[list->n] = normalize_words(semicolon + 1);
+            if (list->entries[list->n][0] == 0 || list->cities[list->n][0] == 0)
+                die("%s:%d: a company line must be 'Company; City, ST', but the company or the city is empty",
+                    path, line_number);
+        } else {
+            list->entries[list->n] = normalize_words(text);
+        }
+        list->n++;
+    }
+    free(raw);
+    if (ferror(f)) die("read error in '%s'", path);
+    fclose(f);
+    if (list->n == 0) die("'%s' has no entries", path);
+
+    /* every entry must be unique (the names especially: a repeated first
+     * name would make two people with the same full name possible) */
+    StringSet seen;
+    string_set_init(&seen, list->n);
+    for (int i = 0; i < list->n; i++)
+        if (!string_set_insert(&seen, list->entries[i])) {
+            int first = 0;
+            while (strcmp(list->entries[first], list->entries[i]) != 0) first++;
+            die("%s:%d: duplicate entry '%s' (also on line %d)", path, list->line_of[i],
+                list->entries[i], list->line_of[first]);
+        }
+    string_set_free(&seen);
+}
+
+static void free_list(List *list) {
+    for (int i = 0; i < list->n; i++) {
+        free(list->entries[i]);
+        free(list->cities[i]);
+    }
+    free(list->entries);
+    free(list->cities);
+    free(list->line_of);
+    memset(list, 0, sizeof *list);
+}
+
+/* The lists, in the order of the files. */
+enum { FIRST_NAME, MIDDLE_NAME, LAST_NAME, CITY, UNIVERSITY, FIELD, COMPANY, N_LISTS };
+static const char *const LIST_FILES[N_LISTS] = {"first_name.txt", "middle_name.txt", "last_name.txt",
+                                                "city.txt", "university.txt", "field.txt", "company.txt"};
+
+/* Birth dates: a month, a day 1..28 (every month has one), a year 1900..2099. */
+static const char *const MONTHS[12] = {"January", "February", "March", "April", "May", "June", "July",
+                                       "August", "September", "October", "November", "December"};
+#define FIRST_YEAR 1900
+#define N_YEARS 200
+#define DAYS_PER_MONTH 28
+#define N_DATES (12 * DAYS_PER_MONTH * N_YEARS)
+
+typedef struct {
+    char *name;        /* "First Middle Last" */
+    char *birth_date;  /* "October 2 , 1996" */
+    int birth_city, university, field, company;  /* indices into the lists */
+} Person;
+
+/* The six sentences of a biography, one per attribute, each with several
+ * wordings. A word in braces is replaced by the person's attribute, and the
+ * words that replace it are labelled with the name in the braces. Every
+ * sentence names the person in full, so the sentences can be shuffled. */
+#define N_SENTENCES 6
+#define N_TEMPLATES 4
+static const char *const TEMPLATES[N_SENTENCES][N_TEMPLATES] = {
+    {"{name} was born on {birth_date} .",
+     "{name} came into the world on {birth_date} .",
+     "The birthday of {name} is {birth_date} .",
+     "{name} has {birth_date} as a date of birth ."},
+    {"{name} was born in {birth_city} .",
+     "{name} grew up in {birth_city} .",
+     "The hometown of {name} is {birth_city} .",
+     "{name} spent a childhood in {birth_city} ."},
+    {"{name} studied at {university} .",
+     "{name} graduated from {university} .",
+     "{name} earned a degree at {university} .",
+     "{name} was a student of {university} ."},
+    {"{name} majored in {field} .",
+     "{name} chose {field} as a major .",
+     "The academic focus of {name} was {field} .",
+     "{name} completed coursework in {field} ."},
+    {"{name} works for {company} .",
+     "{name} is employed by {company} .",
+     "{name} holds a job at {company} .",
+     "The employer of {name} is {company} ."},
+    {"{name} works in {work_city} .",
+     "{name} commutes to an office in {work_city} .",
+     "The workplace of {name} is located in {work_city} .",
+     "{name} has a job based in {work_city} ."},
+};
+
+/* The text of one attribute of a person ("work_city": the employer's city). */
+static const char *attribute_text(const Person *p, const List *lists, const char *attribute) {
+    if (strcmp(attribute, "name") == 0) return p->name;
+    if (strcmp(attribute, "birth_date") == 0) return p->birth_date;
+    if (strcmp(attribute, "birth_city") == 0) return lists[CITY].entries[p->birth_city];
+    if (strcmp(attribute, "university") == 0) return lists[UNIVERSITY].entries[p->university];
+    if (strcmp(attribute, "field") == 0) return lists[FIELD].entries[p->field];
+    if (strcmp(attribute, "company") == 0) return lists[COMPANY].entries[p->company];
+    if (strcmp(attribute, "work_city") == 0) return lists[COMPANY].cities[p->company];
+    die("internal error: unknown attribute '%s' in a template", attribute);
+    return NULL;
+}
+
+/* Append a template to the line, word by word, filling in the braces. */
+static void fill_template(Line *line, const char *template_text, const Person *p, const List *lists) {
+    char word[64];
+    const char *w = template_text;
+    while (*w) {
+        size_t n = strcspn(w, " ");
+        if (n >= sizeof word) die("internal error: template word too long");
+        memcpy(word, w, n);
+        word[n] = 0;
+        if (word[0] == '{') {
+            word[n - 1] = 0;  /* drop the closing brace */
+            line_entity(line, word + 1, attribute_text(p, lists, word + 1));
+        } else {
+            line_words(line, word);
+        }
+        w += n;
+        while (*w == ' ') w++;
+    }
+}
+
+/* N people with uniform random attributes; full names and birth dates are
+ * unique (drawn again while equal to an earlier one). Per person:
+ *
+ *   biography (train statement): six sentences, wordings drawn per sentence
+ *   forward question   "What is the birth date of NAME ?"  ->  DATE
+ *   backward question  "Who was born on DATE ?"            ->  NAME
+ *
+ * The questions of a fraction of the people are in train, the others' in test. */
+static void generate_bios(const Options *o, Rng *rng, ExampleList *list) {
+    int n = (int)o->n_people;
+    List lists[N_LISTS];
+    for (int l = 0; l < N_LISTS; l++) read_list(&lists[l], o->fields_dir, LIST_FILES[l], l == COMPANY);
+
+    long long possible_names = (long long)lists[FIRST_NAME].n * lists[MIDDLE_NAME].n * lists[LAST_NAME].n;
+    if (possible_names < n)
+        die("the name lists allow only %lld full names (%s: %d x %s: %d x %s: %d), fewer than --people %d",
+            possible_names, lists[FIRST_NAME].path, lists[FIRST_NAME].n, lists[MIDDLE_NAME].path,
+            lists[MIDDLE_NAME].n, lists[LAST_NAME].path, lists[LAST_NAME].n, n);
+    if (n > N_DATES)
+        die("--people %d is more than the %d distinct birth dates (12 months x %d days x %d years)", n,
+            N_DATES, DAYS_PER_MONTH, N_YEARS);
+
+    Person *people = (Person *)xcalloc((size_t)n, sizeof(Person));
+    char text[8 * LIST_ENTRY_MAX + 64];  /* a full name: three entries of at most 2 * LIST_ENTRY_MAX after normalizing */
+
+    /* unique full names: draw, and draw again while the name is taken. (Two
+     * different choices can only give the same text if list entries have
+     * several words, e.g. "Mary Ann" + "Lee" and "Mary" + "Ann Lee"; the
+     * attempt limit turns that impossible case into an error.) */
+    StringSet names;
+    string_set_init(&names, n);
+    long long attempts = 0, max_attempts = 100LL * n + 1000;
+    for (int i = 0; i < n; i++) {
+        do {
+            if (++attempts > max_attempts)
+                die("could not draw %d distinct full names from the lists in '%s' after %lld tries",
+                    n, o->fields_dir, max_attempts);
+            snprintf(text, sizeof text, "%s %s %s",
+                     lists[FIRST_NAME].entries[rng_below(rng, (uint32_t)lists[FIRST_NAME].n)],
+                     lists[MIDDLE_NAME].entries[rng_below(rng, (uint32_t)lists[MIDDLE_NAME].n)],
+                     lists[LAST_NAME].entries[rng_below(rng, (uint32_t)lists[LAST_NAME].n)]);
+        } while (string_set_contains(&names, text));
+        people[i].name = xstrdup(text);
+        string_set_insert(&names, people[i].name);
+    }
+
+    /* unique birth dates, the same way (n <= N_DATES was checked above) */
+    StringSet dates;
+    string_set_init(&dates, n);
+    for (int i = 0; i < n; i++) {
+        do {
+            snprintf(text, sizeof text, "%s %d , %d", MONTHS[rng_below(rng, 12)],
+                     1 + (int)rng_below(rng, DAYS_PER_MONTH), FIRST_YEAR + (int)rng_below(rng, N_YEARS));
+        } while (string_set_contains(&dates, text));
+        people[i].birth_date = xstrdup(text);
+        string_set_insert(&dates, people[i].birth_date);
+    }
+
+    /* the other attributes: uniform, independent, not unique */
+    for (int i = 0; i < n; i++) {
+        people[i].birth_city = (int)rng_below(rng, (uint32_t)lists[CITY].n);
+        people[i].university = (int)rng_below(rng, (uint32_t)lists[UNIVERSITY].n);
+        people[i].field = (int)rng_below(rng, (uint32_t)lists[FIELD].n);
+        people[i].company = (int)rng_below(rng, (uint32_t)lists[COMPANY].n);
+    }
+
+    char *questions_in_train = (char *)xcalloc((size_t)n, 1);
+    int n_train = choose_train_questions(rng, n, o->query_fraction, questions_in_train);
+
+    Line line;
+    long total_bio_words = 0;
+    for (int i = 0; i < n; i++) {
+        const Person *p = &people[i];
+        int question_split = questions_in_train[i] ? SPLIT_TRAIN : SPLIT_TEST;
+
+        /* the biography: sentence s in position order[s], wording drawn per sentence */
+        int order[N_SENTENCES];
+        for (int s = 0; s < N_SENTENCES; s++) order[s] = s;
+        if (o->shuffle_sentences) rng_shuffle(rng, order, N_SENTENCES);
+        line_clear(&line);
+        for (int s = 0; s < N_SENTENCES; s++)
+            fill_template(&line, TEMPLATES[order[s]][rng_below(rng, N_TEMPLATES)], p, lists);
+        total_bio_words += line.n_words;
+        add_line(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, i, &line, NULL);
+
+        line_clear(&line);  /* forward: name -> birth date */
+        line_words(&line, "What is the birth date of");
+        line_entity(&line, "name", p->name);
+        line_words(&line, "?");
+        line_start_answer(&line);
+        line_entity(&line, "birth_date", p->birth_date);
+        add_line(list, question_split, KIND_QUERY, DIR_FORWARD, i, &line, NULL);
+
+        line_clear(&line);  /* backward: birth date -> name */
+        line_words(&line, "Who was born on");
+        line_entity(&line, "birth_date", p->birth_date);
+        line_words(&line, "?");
+        line_start_answer(&line);
+        line_entity(&line, "name", p->name);
+        add_line(list, question_split, KIND_QUERY, DIR_BACKWARD, i, &line, NULL);
+    }
+
+    printf("bios: lists from %s: %d first, %d middle, %d last names, %d cities, %d universities, "
+           "%d fields, %d companies\n", o->fields_dir, lists[FIRST_NAME].n, lists[MIDDLE_NAME].n,
+           lists[LAST_NAME].n, lists[CITY].n, lists[UNIVERSITY].n, lists[FIELD].n, lists[COMPANY].n);
+    printf("bios: %d people, unique among %lld possible full names and %d possible birth dates\n", n,
+           possible_names, N_DATES);
+    printf("bios: biographies of %d sentences (%d wordings each, %s order), %.1f words on average\n",
+           N_SENTENCES, N_TEMPLATES, o->shuffle_sentences ? "shuffled" : "fixed",
+           (double)total_bio_words / n);
+    printf("bios: questions of %d people in train, of %d people in test\n", n_train, n - n_train);
+
+    for (int i = 0; i < n; i++) {
+        free(people[i].name);
+        free(people[i].birth_date);
+    }
+    free(people);
+    free(questions_in_train);
+    string_set_free(&names);
+    string_set_free(&dates);
+    for (int l = 0; l < N_LISTS; l++) free_list(&lists[l]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* star graph task                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* One star graph: a start node s and d arms of l-1 further nodes each, so
+ * 1 + d*(l-1) nodes with distinct random labels in [0, n) and d*(l-1)
+ * directed edges pointing away from s. The goal g is the last node of one
+ * arm. As in the paper (and Bachmann & Nagarajan 2024), "2,6|6,7|5,1|4,3|
+ * 4,2|3,5/4,7=4,2,6,7" is written as words:
+ *
+ *   prompt  "2 , 6 | 6 , 7 | 5 , 1 | 4 , 3 | 4 , 2 | 3 , 5 / 4 , 7 ="
+ *   answer  "4 , 2 , 6 , 7"
+ *
+ * The edges are in a random order. The answer starts with s, which the
+ * prompt gives; the hard token is the second, the first step on the right
+ * arm: a teacher-forced left-to-right model can get every later node from
+ * the previous one by following the only edge out of it ("Clever Hans"). */
+
+/* "u,v" pairs compared for sorting: the canonical form of a graph is its
+ * sorted edge list, so the same graph with its edges listed in another order
+ * is recognized as the same problem. */
+static int compare_edges(const void *a, const void *b) {
+    const int *x = (const int *)a, *y = (const int *)b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    if (x[1] != y[1]) return x[1] < y[1] ? -1 : 1;
+    return 0;
+}
+
+static void generate_star(const Options *o, Rng *rng, ExampleList *list) {
+    int d = (int)o->degree, l = (int)o->path_length, n = (int)o->n_nodes;
+    int n_graph_nodes = 1 + d * (l - 1), n_edges = d * (l - 1);
+    long long n_problems = o->train_graphs + o->test_graphs;
+    if (n_graph_nodes > n)
+        die("a star graph with --degree %d and --path-length %d has %d nodes, more than --nodes %d", d,
+            l, n_graph_nodes, n);
+    if (n_problems == 0) die("--train-graphs and --test-graphs are both 0: nothing to generate");
+
+    /* How many distinct problems exist: ordered choices of the node labels
+     * (start, then arm after arm), divided by d! because the arms are
+     * unordered, times d choices of the goal. count_sequences stops once the
+     * count passes what we need, so this cannot overflow. */
+    long long d_factorial = 1;
+    for (int i = 2; i <= d; i++) d_factorial *= i;
+    long long labelings = count_sequences(n, n_graph_nodes, n_problems * d_factorial);
+    long long possible = labelings / d_factorial * d;
+    if (possible < n_problems)
+        die("--nodes %d allows only %lld distinct star graph problems with --degree %d and --path-length %d, "
+            "but --train-graphs + --test-graphs ask for %lld", n, possible, d, l, n_problems);
+
+    int *labels = (int *)xmalloc(sizeof(int) * (size_t)n);  /* a permutation of 0..n-1 */
+    for (int i = 0; i < n; i++) labels[i] = i;
+    int *edges = (int *)xmalloc(sizeof(int) * 2 * (size_t)n_edges);  /* (from, to) pairs */
+    int *sorted = (int *)xmalloc(sizeof(int) * 2 * (size_t)n_edges);
+    int *edge_order = (int *)xmalloc(sizeof(int) * (size_t)n_edges);
+    int *path = (int *)xmalloc(sizeof(int) * (size_t)l);
+    char **keys = (char **)xmalloc(sizeof(char *) * (size_t)n_problems);
+    StringSet seen;
+    string_set_init(&seen, n_problems);
+    Line line;
+    char word[64];
+
+    for (long long problem = 0; problem < n_problems; problem++) {
+        int start, goal_arm;
+        /* draw a graph and a goal, again while the problem is one we already have */
+        for (;;) {
+            /* the first n_graph_nodes labels of a partial Fisher-Yates shuffle:
+             * labels[0] is the start, labels[1 + a*(l-1) + j] node j of arm a */
+            for (int i = 0; i < n_graph_nodes; i++) {
+                int j = i + (int)rng_below(rng, (uint32_t)(n - i));
+                int t = labels[i]; labels[i] = labels[j]; labels[j] = t;
+            }
+            start = labels[0];
+            for (int a = 0; a < d; a++)
+                for (int j = 0; j < l - 1; j++) {
+                    int e = a * (l - 1) + j;
+                    edges[2 * e] = j == 0 ? start : labels[1 + a * (l - 1) + j - 1];
+                    edges[2 * e + 1] = labels[1 + a * (l - 1) + j];
+                }
+            goal_arm = (int)rng_below(rng, (uint32_t)d);
+
+            /* the canonical form: sorted edges, then start and goal */
+            memcpy(sorted, edges, sizeof(int) * 2 * (size_t)n_edges);
+            qsort(sorted, (size_t)n_edges, 2 * sizeof(int), compare_edges);
+            size_t key_size = (size_t)n_edges * 24 + 48, used = 0;
+            char *key = (char *)xmalloc(key_size);
+            for (int e = 0; e < n_edges; e++)
+                used += (size_t)snprintf(key + used, key_size - used, "%d,%d|", sorted[2 * e], sorted[2 * e + 1]);
+            snprintf(key + used, key_size - used, "/%d,%d", start, labels[(goal_arm + 1) * (l - 1)]);
+            if (string_set_insert(&seen, key)) {
+                keys[problem] = key;
+                break;
+            }
+            free(key);
+        }
+
+        /* the path from the start along the goal arm */
+        path[0] = start;
+        for (int j = 1; j < l; j++) path[j] = labels[1 + goal_arm * (l - 1) + j - 1];
+
+        /* prompt: the edges in a random order, then "/ s , g =" */
+        for (int e = 0; e < n_edges; e++) edge_order[e] = e;
+        rng_shuffle(rng, edge_order, n_edges);
+        line_clear(&line);
+        for (int e = 0; e < n_edges; e++) {
+            snprintf(word, sizeof word, "%s%d , %d", e ? "| " : "", edges[2 * edge_order[e]],
+                     edges[2 * edge_order[e] + 1]);
+            line_words(&line, word);
+        }
+        line_words(&line, "/");
+        snprintf(word, sizeof word, "%d", start);
+        line_entity(&line, "start", word);
+        line_words(&line, ",");
+        snprintf(word, sizeof word, "%d", path[l - 1]);
+        line_entity(&line, "goal", word);
+        line_words(&line, "=");
+
+        /* answer: the path "s , x2 , ... , g" */
+        char answer[LINE_BUF];
+        size_t used = 0;
+        for (int j = 0; j < l; j++)
+            used += (size_t)snprintf(answer + used, sizeof answer - used, "%s%d", j ? " , " : "", path[j]);
+        line_start_answer(&line);
+        line_entity(&line, "path", answer);
+        int split = problem < o->train_graphs ? SPLIT_TRAIN : SPLIT_TEST;
+        add_line(list, split, KIND_PROBLEM, DIR_FORWARD, (int)problem, &line, NULL);
+    }
+    printf("star: degree %d, path length %d, labels in [0, %d): %d nodes and %d edges per graph\n", d, l,
+           n, n_graph_nodes, n_edges);
+    /* for the statistics only: the number of possible problems, as a float */
+    double possible_float = (double)d;
+    for (int i = 0; i < n_graph_nodes; i++) possible_float *= (double)(n - i) / (i < d ? i + 1 : 1);
+    printf("star: %ld train and %ld test problems, all distinct (of %.3g possible)\n", o->train_graphs,
+           o->test_graphs, possible_float);
+    printf("star: prompt %d words, answer %d words\n", 4 * n_edges - 1 + 5, 2 * l - 1);
+
+    for (long long i = 0; i < n_problems; i++) free(keys[i]);
+    free(keys);
+    string_set_free(&seen);
+    free(labels);
+    free(edges);
+    free(sorted);
+    free(edge_order);
+    free(path);
+}
+
+/* ------------------------------------------------------------------------ */
+/* --reverse: reversed copies of the train statements and queries            */
+/* ------------------------------------------------------------------------ */
+
+/* The "AR w/ reverse" baselines train a left-to-right model on each train
+ * sequence and on a reversed copy of it (paper section 3, Tables 1, 2, 7):
+ *
+ *   token           "k3 k9 : v1 v7"  ->  "v7 v1 : k9 k3"
+ *   entity          "k3 k9 : v1 v7"  ->  "[ent] v1 v7 [/ent] : [ent] k3 k9 [/ent]"
+ *   entity-nodelim  "k3 k9 : v1 v7"  ->  "v1 v7 : k3 k9"
+ *
+ * An entity is a span of the line; the other words count as one-word chunks.
+ * The copy of a query is a statement (its prompt and answer are both text to
+ * learn, as a train query's are), with the same pair and the spans moved
+ * along with their words. Test lines are not copied. */
+static void add_reversed_lines(const Options *o, ExampleList *list) {
+    int n_original = list->n, n_added = 0;
+    Line line;
+    char all[2 * LINE_BUF + 2], entity[LINE_BUF];
+    for (int i = 0; i < n_original; i++) {
+        /* copy the fields: add_line() below may move list->items */
+        Example e = list->items[i];
+        if (e.split != SPLIT_TRAIN || (e.kind != KIND_STATEMENT && e.kind != KIND_QUERY)) continue;
+
+        /* the words of "prompt answer" */
+        snprintf(all, sizeof all, "%s%s%s", e.prompt, e.answer[0] ? " " : "", e.answer);
+        char *words[LINE_BUF / 2];
+        int n_words = 0;
+        for (char *w = strtok(all, " "); w; w = strtok(NULL, " ")) {
+            if (n_words == LINE_BUF / 2) die("internal error: a line of more than %d words", LINE_BUF / 2);
+            words[n_words++] = w;
+        }
+
+        /* the spans: span_at[w] = the span that word w belongs to, or -1 */
+        char labels[MAX_SPANS][MAX_SPAN_LABEL];
+        int span_start[MAX_SPANS], span_end[MAX_SPANS], n_spans = 0;
+        int span_at[LINE_BUF / 2];
+        for (int w = 0; w < n_words; w++) span_at[w] = -1;
+        const char *s = e.spans;
+        while (*s) {
+            int label_length = (int)strcspn(s, ":");
+            if (n_spans == MAX_SPANS || label_length >= MAX_SPAN_LABEL ||
+                sscanf(s + label_length, ":%d-%d", &span_start[n_spans], &span_end[n_spans]) != 2)
+                die("internal error: bad spans '%s'", e.spans);
+            memcpy(labels[n_spans], s, (size_t)label_length);
+            labels[n_spans][label_length] = 0;
+            for (int w = span_start[n_spans]; w < span_end[n_spans]; w++) {
+                if (w < 0 || w >= n_words || span_at[w] >= 0)
+                    die("internal error: spans '%s' overlap or leave the line", e.spans);
+                span_at[w] = n_spans;
+            }
+            n_spans++;
+            s += strcspn(s, ",");
+            if (*s == ',') s++;
+        }
+
+        /* walk the line from its last word to its first */
+        line_clear(&line);
+        for (int w = n_words - 1; w >= 0;) {
+            int sp = span_at[w];
+            if (sp < 0) {  /* a word outside every entity */
+                line_words(&line, words[w]);
+                w--;
+                continue;
+            }
+            /* an entity: w is its last word. Token reversal reverses its
+             * words too; entity reversal keeps them in order. */
+            size_t used = 0;
+            for (int j = 0; j < span_end[sp] - span_start[sp]; j++) {
+                int from = o->reverse == REVERSE_TOKEN ? span_end[sp] - 1 - j : span_start[sp] + j;
+                used += (size_t)snprintf(entity + used, sizeof entity - used, "%s%s", j ? " " : "", words[from]);
+            }
+            if (o->reverse == REVERSE_ENTITY) line_words(&line, "[ent]");
+            line_entity(&line, labels[sp], entity);
+            if (o->reverse == REVERSE_ENTITY) line_words(&line, "[/ent]");
+            w = span_start[sp] - 1;
+        }
+        add_line(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, e.pair, &line, NULL);
+        n_added++;
+    }
+    if (n_added == 0)
+        die("--reverse %s: the %s task has no train statements or queries to reverse",
+            REVERSE_NAMES[o->reverse], o->task);
+    printf("reverse: added %d %s-reversed copies of train lines\n", n_added, REVERSE_NAMES[o->reverse]);
+}
+
+/* ------------------------------------------------------------------------ */
 /* the task table                                                            */
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
     const char *name;
     void (*generate)(const Options *o, Rng *rng, ExampleList *list);
+    const char *flags;  /* the task-specific flags it takes (see TASK_FLAGS) */
 } Task;
 
 static const Task TASKS[] = {
-    {"retrieval", generate_retrieval},
-    {"wikireversal", generate_wikireversal},
+    {"retrieval", generate_retrieval, "--pairs --entity-tokens --pool --query-fraction"},
+    {"two-token", generate_two_token, "--pairs --pool --query-fraction"},
+    {"relationship", generate_relationship, "--triples --entity-tokens --pool --query-fraction"},
+    {"bios", generate_bios, "--people --fields --shuffle-sentences --query-fraction"},
+    {"star", generate_star, "--degree --path-length --nodes --train-graphs --test-graphs"},
+    {"wikireversal", generate_wikireversal, "--genwiki --min-relation-count --split-mode --qa-train-fraction"},
 };
 #define N_TASKS ((int)(sizeof TASKS / sizeof TASKS[0]))
+
+/* Is `flag` one of the space-separated words of `flags`? */
+static int flag_in(const char *flag, const char *flags) {
+    size_t n = strlen(flag);
+    for (const char *p = strstr(flags, flag); p; p = strstr(p + 1, flag))
+        if ((p == flags || p[-1] == ' ') && (p[n] == ' ' || p[n] == 0)) return 1;
+    return 0;
+}
 
 /* ------------------------------------------------------------------------ */
 /* output                                                                    */
@@ -1435,11 +2363,24 @@ static void write_header(FILE *f, const Options *o) {
     if (strcmp(o->task, "retrieval") == 0)
         fprintf(f, " --pairs %ld --entity-tokens %ld --pool %ld --query-fraction %g", o->n_pairs,
                 o->entity_tokens, o->pool ? o->pool : o->n_pairs * o->entity_tokens, o->query_fraction);
-    if (strcmp(o->task, "wikireversal") == 0) {
+    else if (strcmp(o->task, "two-token") == 0)
+        fprintf(f, " --pairs %ld --pool %ld --query-fraction %g", o->n_pairs, o->pool ? o->pool : o->n_pairs,
+                o->query_fraction);
+    else if (strcmp(o->task, "relationship") == 0)
+        fprintf(f, " --triples %ld --entity-tokens %ld --pool %ld --query-fraction %g", o->n_triples,
+                o->entity_tokens, o->pool ? o->pool : 3 * o->n_triples * o->entity_tokens, o->query_fraction);
+    else if (strcmp(o->task, "bios") == 0)
+        fprintf(f, " --people %ld --fields %s%s --query-fraction %g", o->n_people, o->fields_dir,
+                o->shuffle_sentences ? " --shuffle-sentences" : "", o->query_fraction);
+    else if (strcmp(o->task, "star") == 0)
+        fprintf(f, " --degree %ld --path-length %ld --nodes %ld --train-graphs %ld --test-graphs %ld",
+                o->degree, o->path_length, o->n_nodes, o->train_graphs, o->test_graphs);
+    else if (strcmp(o->task, "wikireversal") == 0) {
         for (int i = 0; i < o->n_genwiki_paths; i++) fprintf(f, " --genwiki %s", o->genwiki_paths[i]);
         fprintf(f, " --min-relation-count %ld --split-mode %s --qa-train-fraction %g", o->min_relation_count,
                 o->split_mode, o->qa_train_fraction);
     }
+    if (o->reverse != REVERSE_NONE) fprintf(f, " --reverse %s", REVERSE_NAMES[o->reverse]);
     fprintf(f, "\n");
 }
 
@@ -1461,6 +2402,9 @@ int main(int argc, char **argv) {
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", TASKS[i].name);
         die("--task '%s' is not a task (tasks: %s)", o.task, names);
     }
+    for (int i = 0; i < o.n_given_flags; i++)
+        if (!flag_in(o.given_flags[i], task->flags))
+            die("%s is not an option of --task %s (its options: %s)", o.given_flags[i], task->name, task->flags);
 
     char default_out[256];
     if (!o.out_dir) {
@@ -1474,6 +2418,7 @@ int main(int argc, char **argv) {
     rng_seed(&rng, (uint64_t)o.seed);
     ExampleList list = {0};
     task->generate(&o, &rng, &list);
+    if (o.reverse != REVERSE_NONE) add_reversed_lines(&o, &list);
 
     /* order: train lines in a random order, then test lines as generated */
     int n_train = 0;
@@ -1502,12 +2447,18 @@ int main(int argc, char **argv) {
         Example *e = &list.items[i];
         count[e->split][e->kind][e->direction]++;
     }
-    printf("statements:     %d train, %d test\n", count[0][KIND_STATEMENT][DIR_NONE],
-           count[1][KIND_STATEMENT][DIR_NONE]);
-    printf("train queries:  %d forward, %d backward\n", count[0][KIND_QUERY][DIR_FORWARD],
-           count[0][KIND_QUERY][DIR_BACKWARD]);
-    printf("test queries:   %d forward, %d backward\n", count[1][KIND_QUERY][DIR_FORWARD],
-           count[1][KIND_QUERY][DIR_BACKWARD]);
+    int n_problems = count[0][KIND_PROBLEM][DIR_FORWARD] + count[1][KIND_PROBLEM][DIR_FORWARD];
+    if (n_problems < list.n) {  /* the star task has only problems */
+        printf("statements:     %d train, %d test\n", count[0][KIND_STATEMENT][DIR_NONE],
+               count[1][KIND_STATEMENT][DIR_NONE]);
+        printf("train queries:  %d forward, %d backward\n", count[0][KIND_QUERY][DIR_FORWARD],
+               count[0][KIND_QUERY][DIR_BACKWARD]);
+        printf("test queries:   %d forward, %d backward\n", count[1][KIND_QUERY][DIR_FORWARD],
+               count[1][KIND_QUERY][DIR_BACKWARD]);
+    }
+    if (n_problems)
+        printf("problems:       %d train, %d test\n", count[0][KIND_PROBLEM][DIR_FORWARD],
+               count[1][KIND_PROBLEM][DIR_FORWARD]);
     printf("wrote %d examples (%d train, %d test) to %s\n", list.n, n_train, list.n - n_train, path);
 
     free(train_order);
