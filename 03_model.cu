@@ -1874,6 +1874,8 @@ typedef struct {
     int exact[3];          /* whole answer, EOS included, right */
     long tokens[3];        /* answer tokens (EOS included) */
     long tokens_right[3];  /* of which the greedy output has the gold token */
+    int alt_n[3];          /* queries with an alt answer (common.h: the relationship task) */
+    int alt_exact[3];      /* of which the greedy output is the alt answer: "incorrect inference" */
 } DecodeStats;
 
 /* Greedy left-to-right decoding (DESIGN.md section 2). For each query: the
@@ -1966,6 +1968,13 @@ static inline DecodeStats decode_queries(Model *m, int objective, const TokenDat
             st.n[dir]++;
             st.tokens[dir] += answer_len;
             st.exact[dir] += all_right;
+            if (e->alt_length > 0) { /* the output up to its EOS is the alt answer */
+                const int32_t *alt = d->tokens + e->alt_offset;
+                int is_alt = gen_len == e->alt_length + 1 && generated[b * max_len + e->alt_length] == TOK_EOS;
+                for (int t = 0; is_alt && t < e->alt_length; t++) is_alt = generated[b * max_len + t] == alt[t];
+                st.alt_n[dir]++;
+                st.alt_exact[dir] += is_alt;
+            }
             if (outputs) {
                 int32_t *out = outputs + (size_t)(start + b) * max_len;
                 for (int t = 0; t < gen_len; t++) out[t] = generated[b * max_len + t];

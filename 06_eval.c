@@ -11,10 +11,15 @@
  * The checkpoint says which objective trained it; nothing else is needed.
  *
  * Metrics: exact match (the whole answer, EOS included) and per-token accuracy
- * (answer positions where the greedy output has the gold token).
+ * (answer positions where the greedy output has the gold token). For a star
+ * graph problem the answer is the whole path, so exact match is the full-path
+ * accuracy. Where the data gives an alt answer (the relationship task: the
+ * entity a model that swaps subject and object would give), the incorrect
+ * inference rate: the share of queries whose output is exactly the alt answer.
  *
  * Outputs (PREFIX defaults to the checkpoint's directory + "/eval"):
- *   PREFIX.csv          objective,split,direction,queries,exact_match,token_accuracy
+ *   PREFIX.csv          model,objective,split,direction,queries,exact_match,token_accuracy,
+ *                       step,incorrect_inference (empty without alt answers)
  *   PREFIX.md           the same as a markdown table row per direction
  *   PREFIX.answers.txt  every query: prompt, gold answer, model answer, right/wrong
  *
@@ -31,11 +36,14 @@ static void usage(void) {
            "  --split NAME    test or train (default test)\n"
            "  --out PREFIX    output prefix (default: the checkpoint's directory + /eval[-SPLIT])\n"
            "  --batch N       queries decoded at once (default 256)\n"
-           "  --label NAME    model name in the outputs (default: the objective)\n");
+           "  --label NAME    model name in the outputs (default: the objective)\n"
+           "  --device D      cpu, cuda or auto (default auto: the GPU if this is the CUDA build,\n"
+           "                  build/cuda/06_eval, and the machine has one)\n");
 }
 
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data_dir = NULL, *split = "test", *out_prefix = NULL, *label = NULL;
+    const char *device = "auto";
     int batch = 256;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -45,6 +53,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--split")) split = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--out")) out_prefix = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--label")) label = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--device")) device = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--batch")) batch = (int)parse_long(a, flag_value(argc, argv, &i), 1, 1000000);
         else die("unknown flag '%s' (see --help)", a);
     }
@@ -62,9 +71,11 @@ int main(int argc, char **argv) {
                  strcmp(split, "test") ? "-" : "", strcmp(split, "test") ? split : "");
     }
 
+    device_select(device, 0);
     Model model;
     CheckpointHeader h;
     checkpoint_load(model_path, &model, &h);
+    model_to_device(&model); /* a no-op on the CPU */
     TokenData data;
     token_data_load(&data, data_path);
     check_vocab_matches(&h, &data, model_path, data_path);
@@ -92,22 +103,26 @@ int main(int argc, char **argv) {
     snprintf(md_path, sizeof md_path, "%s.md", prefix);
     snprintf(answers_path, sizeof answers_path, "%s.answers.txt", prefix);
     FILE *csv = output_open(csv_path);
-    fprintf(csv, "model,objective,split,direction,queries,exact_match,token_accuracy,step\n");
+    fprintf(csv, "model,objective,split,direction,queries,exact_match,token_accuracy,step,incorrect_inference\n");
     FILE *md = output_open(md_path);
-    fprintf(md, "| model | split | direction | queries | exact match %% | token accuracy %% |\n"
-                "|---|---|---|---|---|---|\n");
-    printf("%s (%s, step %d) on %s: %d queries in %.1fs\n", model_path, OBJECTIVE_NAMES[objective],
-           h.step, data_path, n_queries, seconds);
+    fprintf(md, "| model | split | direction | queries | exact match %% | token accuracy %% | incorrect inference %% |\n"
+                "|---|---|---|---|---|---|---|\n");
+    printf("%s (%s, step %d) on %s: %d queries in %.1fs on %s\n", model_path, OBJECTIVE_NAMES[objective],
+           h.step, data_path, n_queries, seconds, DEVICE_NAMES[g_device]);
     for (int dir = DIR_FORWARD; dir <= DIR_BACKWARD; dir++) {
         if (st.n[dir] == 0) continue;
         double em = percent(st.exact[dir], st.n[dir]);
         double tok = st.tokens[dir] ? 100.0 * st.tokens_right[dir] / st.tokens[dir] : 0.0;
-        fprintf(csv, "%s,%s,%s,%s,%d,%.2f,%.2f,%d\n", label, OBJECTIVE_NAMES[objective], split,
-                DIR_NAMES[dir], st.n[dir], em, tok, h.step);
-        fprintf(md, "| %s | %s | %s | %d | %.1f | %.1f |\n", label, split, DIR_NAMES[dir], st.n[dir],
-                em, tok);
-        printf("  %-8s  %5d queries  exact match %6.2f%%  token accuracy %6.2f%%\n", DIR_NAMES[dir],
+        char incorrect[32] = "";  /* empty where the data has no alt answers */
+        if (st.alt_n[dir]) snprintf(incorrect, sizeof incorrect, "%.2f", percent(st.alt_exact[dir], st.alt_n[dir]));
+        fprintf(csv, "%s,%s,%s,%s,%d,%.2f,%.2f,%d,%s\n", label, OBJECTIVE_NAMES[objective], split,
+                DIR_NAMES[dir], st.n[dir], em, tok, h.step, incorrect);
+        fprintf(md, "| %s | %s | %s | %d | %.1f | %.1f | %s |\n", label, split, DIR_NAMES[dir], st.n[dir],
+                em, tok, st.alt_n[dir] ? incorrect : "-");
+        printf("  %-8s  %5d queries  exact match %6.2f%%  token accuracy %6.2f%%", DIR_NAMES[dir],
                st.n[dir], em, tok);
+        if (st.alt_n[dir]) printf("  incorrect inference %6.2f%%", percent(st.alt_exact[dir], st.alt_n[dir]));
+        printf("\n");
     }
     FILE *ans = output_open(answers_path);
     fprintf(ans, "# direction\tprompt\tgold\tmodel\tresult\n");

@@ -55,6 +55,20 @@ $B/05_train_mlmu --resume "$tmp/plm-split/model.ckpt" --data "$tmp/d" --out "$tm
 check "PLM: 10 steps + resume to 20 is bit-identical to 20 steps straight" \
     cmp -s "$tmp/plm/model.ckpt" "$tmp/plm-split/model.ckpt"
 
+# ---- 06_eval on the other kinds of questions: alt answers, problems ----
+$B/01_data --task relationship --triples 40 --out "$tmp/rel" >/dev/null
+$B/02_tokenize --in "$tmp/rel/examples.txt" >/dev/null
+$B/04_train_ar --data "$tmp/rel" --out "$tmp/rel-ar" $MODEL --steps 10 >/dev/null
+$B/06_eval --model "$tmp/rel-ar/model.ckpt" --data "$tmp/rel" >/dev/null 2>&1
+check "06_eval reports an incorrect-inference rate for questions with an alt answer" \
+    [ "$(awk -F, 'NR > 1 && $9 ~ /^[0-9.]+$/' "$tmp/rel-ar/eval.csv" | wc -l)" = 2 ]
+$B/01_data --task star --train-graphs 50 --test-graphs 20 --out "$tmp/star" >/dev/null
+$B/02_tokenize --in "$tmp/star/examples.txt" >/dev/null
+$B/05_train_mlmu --data "$tmp/star" --out "$tmp/star-mlmu" $MODEL --steps 10 >/dev/null
+$B/06_eval --model "$tmp/star-mlmu/model.ckpt" --data "$tmp/star" >/dev/null 2>&1
+check "06_eval decodes every star-graph problem (20 paths)" \
+    [ "$(awk -F, 'NR > 1 && $4 == "forward" { print $5 }' "$tmp/star-mlmu/eval.csv")" = 20 ]
+
 # ---- 03_model's checkpoint is the same model the trainer builds ----
 $B/03_model --data "$tmp/d" --out "$tmp/init.ckpt" --layers 2 --embd 32 --heads 2 --seed 1 >/dev/null
 $B/04_train_ar --init "$tmp/init.ckpt" --data "$tmp/d" --out "$tmp/from-init" $MODEL --steps 30 >/dev/null
