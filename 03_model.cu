@@ -183,6 +183,13 @@ static inline void device_download(void *dst, const void *src, size_t bytes) {
     memcpy(dst, src, bytes);
 }
 
+/* wait until the GPU has finished everything queued (timing); a no-op on the CPU */
+static inline void device_sync(void) {
+#ifdef __CUDACC__
+    if (g_device == DEVICE_CUDA) CUDA_CHECK(cudaDeviceSynchronize());
+#endif
+}
+
 static inline void buffer_zero(float *p, size_t n) {
 #ifdef __CUDACC__
     if (g_device == DEVICE_CUDA) { CUDA_CHECK(cudaMemset(p, 0, sizeof(float) * n)); return; }

@@ -1,5 +1,6 @@
 /*
- * bench.c -- training-step throughput of the model on the CPU (`make bench`).
+ * bench.c -- training-step throughput of the model (`make bench` on the CPU;
+ * build/cuda/bench on the GPU).
  *
  * For each size: time full training steps (forward, backward, gradient
  * clipping, AdamW) on random tokens with AR ranks (every position scored),
@@ -18,7 +19,12 @@
  *     decoder  L x (2C^2 + 2C^2 + 16C^2) + L x 4 x ((T+1)/2) x C
  *     logits   2CV
  *
- *   usage: bench [--steps N]    (threads: OMP_NUM_THREADS)
+ * On the GPU (the nvcc build, --device cuda or auto with a GPU) it reports
+ * MFU: the model FLOP/s over the card's nominal dense peak for the precision
+ * used (fp32, or TF32 with --tf32), and, measured in the same run, cuBLAS
+ * sgemm on an 8192^3 product, the practical ceiling.
+ *
+ *   usage: bench [--steps N] [--device cpu|cuda|auto] [--tf32]   (threads: OMP_NUM_THREADS)
  */
 #include "../03_model.cu"
 
@@ -76,26 +82,87 @@ static void print_machine(void) {
     );
 }
 
+#ifdef __CUDACC__
+/* cuBLAS sgemm GFLOP/s on an n^3 product (the best of 5 timings) */
+static double cublas_sgemm_gflops(int n) {
+    float *a = (float *)device_alloc(4L * n * n, 1), *b = (float *)device_alloc(4L * n * n, 1),
+          *c = (float *)device_alloc(4L * n * n, 1);
+    const float one = 1.0f, zero = 0.0f;
+    CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a, n, b, n, &zero, c, n));
+    device_sync();
+    double best = 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t = now_seconds();
+        for (int k = 0; k < 4; k++)
+            CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a, n, b, n, &zero, c, n));
+        device_sync();
+        double g = 4 * 2.0 * n * n * (double)n / (now_seconds() - t) / 1e9;
+        if (g > best) best = g;
+    }
+    device_free(a, 1); device_free(b, 1); device_free(c, 1);
+    return best;
+}
+
+/* The card's nominal dense peak in TFLOP/s for fp32 and for TF32 tensor
+ * cores, from its name (the vendor's data sheets); 0 when unknown. */
+static void nominal_peak(const char *name, double *fp32, double *tf32) {
+    *fp32 = *tf32 = 0;
+    if (strstr(name, "H100") && strstr(name, "PCIe")) { *fp32 = 51.2; *tf32 = 378; }
+    else if (strstr(name, "H100") || strstr(name, "H200")) { *fp32 = 66.9; *tf32 = 494.7; }
+    else if (strstr(name, "A100")) { *fp32 = 19.5; *tf32 = 156; }
+}
+#endif
+
 int main(int argc, char **argv) {
-    int steps = 10;
+    int steps = 10, tf32 = 0;
+    const char *device = "auto";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) { printf("usage: bench [--steps N]\n"); return 0; }
+        if (!strcmp(argv[i], "--help")) { printf("usage: bench [--steps N] [--device cpu|cuda|auto] [--tf32]\n"); return 0; }
         else if (!strcmp(argv[i], "--steps")) steps = (int)parse_long("--steps", flag_value(argc, argv, &i), 1, 100000);
+        else if (!strcmp(argv[i], "--device")) device = flag_value(argc, argv, &i);
+        else if (!strcmp(argv[i], "--tf32")) tf32 = 1;
         else die("unknown flag '%s'", argv[i]);
     }
+    device_select(device, tf32);
     print_machine();
-    double peak = sgemm_gflops();
-    printf("CBLAS sgemm 1024^3: %.1f GFLOP/s\n", peak);
-    BenchSize sizes[] = {
+    double peak = 0, nominal = 0; /* GFLOP/s */
+    BenchSize cpu_sizes[] = {
         {"4 layers, width 256, B*T = 16*64", 4, 4, 256, 4096, 16, 64},
         {"6 layers, width 384, B*T = 8*128", 6, 6, 384, 4096, 8, 128},
     };
+    /* on the GPU: the quick preset's model on its retrieval data, and the
+     * paper's 12-layer, 9-head, 576-wide encoder-decoder at length 128 */
+#ifdef __CUDACC__
+    BenchSize gpu_sizes[] = {
+        {"quick preset: 2 layers, width 128, B*T = 256*8", 2, 4, 128, 12007, 256, 8},
+        {"paper: 12 layers, 9 heads, width 576, B*T = 64*128", 12, 9, 576, 32768, 64, 128},
+    };
+#endif
+    BenchSize *sizes = cpu_sizes;
+    if (g_device == DEVICE_CPU) {
+        peak = sgemm_gflops();
+        printf("CBLAS sgemm 1024^3: %.1f GFLOP/s\n", peak);
+    }
+#ifdef __CUDACC__
+    else {
+        cudaDeviceProp prop;
+        CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+        double fp32, tf32_peak;
+        nominal_peak(prop.name, &fp32, &tf32_peak);
+        nominal = 1000 * (tf32 ? tf32_peak : fp32);
+        peak = cublas_sgemm_gflops(8192);
+        printf("GPU: %s, %s matrix products; nominal dense peak %.1f TFLOP/s%s; cuBLAS sgemm 8192^3: %.1f TFLOP/s\n",
+               prop.name, tf32 ? "TF32" : "fp32", nominal / 1000, nominal > 0 ? "" : " (unknown card)", peak / 1000);
+        sizes = gpu_sizes;
+    }
+#endif
     for (int k = 0; k < 2; k++) {
         const BenchSize *s = &sizes[k];
         ModelConfig c = {s->L, s->H, s->C, s->V, s->T};
         Model m;
         model_alloc(&m, &c);
         model_init_params(&m, 1);
+        model_to_device(&m); /* a no-op on the CPU */
         Batch bt;
         batch_init(&bt, s->B, s->T);
         bt.B = s->B;
@@ -119,6 +186,7 @@ int main(int argc, char **argv) {
             model_backward(&m, &bt);
             clip_grad_norm(&m, 1.0f);
             adamw_update(&m, &opt, step + 1);
+            device_sync();
             double dt = now_seconds() - t0;
             if (step >= 2) times[step - 2] = dt; /* after two warm-up steps */
         }
@@ -129,8 +197,13 @@ int main(int argc, char **argv) {
         double median = times[steps / 2];
         free(times);
         double gflops = flops_per_step(s) / median / 1e9;
-        printf("%-36s %zu params: %8.0f tokens/s  %6.1f GFLOP/s  (%.0f%% of sgemm)  median of %d steps\n",
-               s->name, m.n_params, s->B * s->T / median, gflops, peak > 0 ? 100 * gflops / peak : 0.0, steps);
+        if (g_device == DEVICE_CPU)
+            printf("%-36s %zu params: %8.0f tokens/s  %6.1f GFLOP/s  (%.0f%% of sgemm)  median of %d steps\n",
+                   s->name, m.n_params, s->B * s->T / median, gflops, peak > 0 ? 100 * gflops / peak : 0.0, steps);
+        else
+            printf("%-50s %zu params: %9.0f tokens/s  %7.1f TFLOP/s  MFU %.1f%%  (%.0f%% of sgemm)  median of %d steps\n",
+                   s->name, m.n_params, s->B * s->T / median, gflops / 1000,
+                   nominal > 0 ? 100 * gflops / nominal : 0.0, peak > 0 ? 100 * gflops / peak : 0.0, steps);
         batch_free(&bt);
         model_free(&m);
     }
