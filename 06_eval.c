@@ -23,9 +23,142 @@
  *   PREFIX.md           the same as a markdown table row per direction
  *   PREFIX.answers.txt  every query: prompt, gold answer, model answer, right/wrong
  *
+ * With --pca FILE it also writes the entity representations of the paper's
+ * Figure 4b/c: every training statement through the encoder, each entity
+ * span's mean state, projected on the two principal components (below).
+ *
  *   usage: 06_eval --model runs/ar/model.ckpt --data data/retrieval [options]   (--help)
  */
 #include "03_model.cu"
+
+/* ---- Figure 4b/c: a PCA of the entity representations ----
+ * Every training statement (e.g. "A => B => C") goes through the encoder with
+ * the model's own inference ranks (AR: rank = position; MLM: all visible).
+ * An entity's representation is the mean, over its tokens, of the deepest
+ * content-stream state (the input of the last encoder block, the states the
+ * last keys and values are computed from). Each is labelled with its span
+ * label (its role: A, B, C, or key, value) and with whether the fact's
+ * questions were trained on ("train") or held out ("test"). The vectors are
+ * centered and projected on the two eigenvectors of their covariance with the
+ * largest eigenvalues (power iteration with deflation). */
+static void power_iteration(const double *cov, int C, double *vec, double *value) {
+    for (int i = 0; i < C; i++) vec[i] = 1.0 / sqrt((double)C) + 1e-3 * (i % 7); /* not orthogonal to much */
+    double *next = (double *)xmalloc(sizeof(double) * C);
+    for (int iter = 0; iter < 500; iter++) {
+        double norm = 0.0;
+        for (int i = 0; i < C; i++) {
+            next[i] = 0.0;
+            for (int j = 0; j < C; j++) next[i] += cov[(size_t)i * C + j] * vec[j];
+            norm += next[i] * next[i];
+        }
+        norm = sqrt(norm);
+        if (norm == 0.0) break;
+        for (int i = 0; i < C; i++) vec[i] = next[i] / norm;
+    }
+    *value = 0.0; /* the Rayleigh quotient v^T cov v */
+    for (int i = 0; i < C; i++)
+        for (int j = 0; j < C; j++) *value += vec[i] * cov[(size_t)i * C + j] * vec[j];
+    free(next);
+}
+
+static void write_entity_pca(Model *m, int objective, const char *data_dir, const char *out_path) {
+    char train_path[1024], test_path[1024];
+    snprintf(train_path, sizeof train_path, "%s/train.bin", data_dir);
+    snprintf(test_path, sizeof test_path, "%s/test.bin", data_dir);
+    TokenData train, test;
+    token_data_load(&train, train_path);
+    token_data_load(&test, test_path);
+    int C = m->config.n_embd, L = m->config.n_layer;
+    /* which facts have their questions in test */
+    int max_pair = 0;
+    for (uint32_t i = 0; i < train.header.n_examples; i++)
+        if (train.examples[i].pair > max_pair) max_pair = train.examples[i].pair;
+    for (uint32_t i = 0; i < test.header.n_examples; i++)
+        if (test.examples[i].pair > max_pair) max_pair = test.examples[i].pair;
+    char *held_out = (char *)xcalloc((size_t)max_pair + 1, 1);
+    for (uint32_t i = 0; i < test.header.n_examples; i++) held_out[test.examples[i].pair] = 1;
+
+    /* the statements, batch by batch through the encoder */
+    int n_statements = 0, n_vectors = 0;
+    for (uint32_t i = 0; i < train.header.n_examples; i++)
+        if (train.examples[i].kind == KIND_STATEMENT) { n_statements++; n_vectors += train.examples[i].n_spans; }
+    if (n_vectors < 3) die("--pca: '%s' has no entity spans in its statements", train_path);
+    float *vectors = (float *)xcalloc((size_t)n_vectors * C, sizeof(float));
+    int *vector_example = (int *)xmalloc(sizeof(int) * n_vectors), *vector_span = (int *)xmalloc(sizeof(int) * n_vectors);
+    int batch_size = 64, ids[64], n_done = 0;
+    Batch bt;
+    batch_init(&bt, batch_size, (int)train.header.max_len);
+    float *states = NULL;
+    size_t states_size = 0;
+    for (uint32_t i = 0; i < train.header.n_examples;) {
+        int n = 0;
+        for (; i < train.header.n_examples && n < batch_size; i++)
+            if (train.examples[i].kind == KIND_STATEMENT) ids[n++] = (int)i;
+        if (n == 0) break;
+        batch_fill(&bt, &train, ids, n);
+        for (int b = 0; b < n; b++)
+            for (int t = 0; t < bt.lengths[b]; t++)
+                bt.ranks[b * bt.T + t] = objective_decodes_with_ar_ranks(objective) ? t : 0;
+        model_forward(m, &bt, 0); /* nothing scored: the encoder only */
+        size_t BTC = (size_t)bt.B * bt.T * C;
+        if (BTC > states_size) { free(states); states = (float *)xmalloc(sizeof(float) * BTC); states_size = BTC; }
+        device_download(states, m->acts.enc_x + (size_t)(L - 1) * BTC, sizeof(float) * BTC);
+        for (int b = 0; b < n; b++) {
+            const ExampleRecord *e = &train.examples[ids[b]];
+            for (int sp = 0; sp < e->n_spans; sp++, n_done++) {
+                float *v = vectors + (size_t)n_done * C;
+                for (int t = e->span_start[sp]; t < e->span_end[sp]; t++)
+                    for (int k = 0; k < C; k++) v[k] += states[((size_t)b * bt.T + t) * C + k];
+                for (int k = 0; k < C; k++) v[k] /= (float)(e->span_end[sp] - e->span_start[sp]);
+                vector_example[n_done] = ids[b];
+                vector_span[n_done] = sp;
+            }
+        }
+    }
+
+    /* center, covariance, two principal components */
+    double *mean = (double *)xcalloc((size_t)C, sizeof(double));
+    for (int v = 0; v < n_vectors; v++)
+        for (int k = 0; k < C; k++) mean[k] += vectors[(size_t)v * C + k] / n_vectors;
+    double *cov = (double *)xcalloc((size_t)C * C, sizeof(double));
+    for (int v = 0; v < n_vectors; v++) {
+        const float *x = vectors + (size_t)v * C;
+        for (int a = 0; a < C; a++)
+            for (int b = 0; b < C; b++) cov[(size_t)a * C + b] += (x[a] - mean[a]) * (x[b] - mean[b]) / n_vectors;
+    }
+    double trace = 0.0;
+    for (int a = 0; a < C; a++) trace += cov[(size_t)a * C + a];
+    double *pc = (double *)xmalloc(sizeof(double) * 2 * C), value[2];
+    for (int k = 0; k < 2; k++) {
+        power_iteration(cov, C, pc + (size_t)k * C, &value[k]);
+        for (int a = 0; a < C; a++) /* deflate: remove this component */
+            for (int b = 0; b < C; b++) cov[(size_t)a * C + b] -= value[k] * pc[k * C + a] * pc[k * C + b];
+    }
+
+    FILE *f = output_open(out_path);
+    fprintf(f, "# entity representations, PCA: explained variance pc1 %.1f%% pc2 %.1f%% (together %.1f%%)\n",
+            100 * value[0] / trace, 100 * value[1] / trace, 100 * (value[0] + value[1]) / trace);
+    fprintf(f, "pair,questions,entity,pc1,pc2\n");
+    for (int v = 0; v < n_vectors; v++) {
+        const ExampleRecord *e = &train.examples[vector_example[v]];
+        double p1 = 0.0, p2 = 0.0;
+        for (int k = 0; k < C; k++) {
+            double x = vectors[(size_t)v * C + k] - mean[k];
+            p1 += x * pc[k];
+            p2 += x * pc[C + k];
+        }
+        fprintf(f, "%d,%s,%s,%.5f,%.5f\n", e->pair, held_out[e->pair] ? "test" : "train",
+                e->span_label[vector_span[v]], p1, p2);
+    }
+    output_commit(f, out_path);
+    printf("entity PCA: %d entities of %d statements, explained variance %.1f%% + %.1f%% -> %s\n", n_vectors,
+           n_statements, 100 * value[0] / trace, 100 * value[1] / trace, out_path);
+    free(held_out); free(vectors); free(vector_example); free(vector_span); free(states);
+    free(mean); free(cov); free(pc);
+    batch_free(&bt);
+    token_data_free(&train);
+    token_data_free(&test);
+}
 
 static void usage(void) {
     printf("usage: 06_eval --model FILE --data DIR [options]\n"
@@ -37,13 +170,14 @@ static void usage(void) {
            "  --out PREFIX    output prefix (default: the checkpoint's directory + /eval[-SPLIT])\n"
            "  --batch N       queries decoded at once (default 256)\n"
            "  --label NAME    model name in the outputs (default: the objective)\n"
+           "  --pca FILE      also write the entity representations' PCA (Figure 4b/c) as CSV\n"
            "  --device D      cpu, cuda or auto (default auto: the GPU if this is the CUDA build,\n"
            "                  build/cuda/06_eval, and the machine has one)\n");
 }
 
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data_dir = NULL, *split = "test", *out_prefix = NULL, *label = NULL;
-    const char *device = "auto";
+    const char *device = "auto", *pca_path = NULL;
     int batch = 256;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -54,6 +188,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--out")) out_prefix = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--label")) label = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--device")) device = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--pca")) pca_path = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--batch")) batch = (int)parse_long(a, flag_value(argc, argv, &i), 1, 1000000);
         else die("unknown flag '%s' (see --help)", a);
     }
@@ -146,6 +281,7 @@ int main(int argc, char **argv) {
     output_commit(csv, csv_path);
     output_commit(md, md_path);
     output_commit(ans, answers_path);
+    if (pca_path) write_entity_pca(&model, objective, data_dir, pca_path);
     free(answers);
     free(queries);
     token_data_free(&data);

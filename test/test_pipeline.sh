@@ -62,6 +62,13 @@ $B/04_train_ar --data "$tmp/rel" --out "$tmp/rel-ar" $MODEL --steps 10 >/dev/nul
 $B/06_eval --model "$tmp/rel-ar/model.ckpt" --data "$tmp/rel" >/dev/null 2>&1
 check "06_eval reports an incorrect-inference rate for questions with an alt answer" \
     [ "$(awk -F, 'NR > 1 && $9 ~ /^[0-9.]+$/' "$tmp/rel-ar/eval.csv" | wc -l)" = 2 ]
+$B/06_eval --model "$tmp/rel-ar/model.ckpt" --data "$tmp/rel" --out "$tmp/rel-ar/pca-eval" --pca "$tmp/rel-ar/pca.csv" >/dev/null 2>&1
+n_statements=$(grep -c $'^train\tstatement' "$tmp/rel/examples.txt")
+pca_ok() {  # one row per entity of every statement; pc1 explains at least as much as pc2
+    [ "$(grep -c -E '^[0-9]+,(train|test),[ABC],' "$1")" = $((3 * n_statements)) ] &&
+        awk 'NR == 1 { v1 = $8 + 0; v2 = $10 + 0; exit !(v1 >= v2 && v1 > 0) }' "$1"
+}
+check "06_eval --pca: 3 x $n_statements entity rows, pc1 explains at least as much variance as pc2" pca_ok "$tmp/rel-ar/pca.csv"
 $B/01_data --task star --train-graphs 50 --test-graphs 20 --out "$tmp/star" >/dev/null
 $B/02_tokenize --in "$tmp/star/examples.txt" >/dev/null
 $B/05_train_mlmu --data "$tmp/star" --out "$tmp/star-mlmu" $MODEL --steps 10 >/dev/null
