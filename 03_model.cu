@@ -1913,11 +1913,14 @@ static inline DecodeStats decode_queries(Model *m, int objective, const TokenDat
             for (int t = 0; t < max_len; t++) generated[b * max_len + t] = -1;
         }
         for (int step = 0; step < max_answer; step++) {
-            /* sequence b: prompt + generated[0..step), then the query position */
-            int T = 0;
+            /* sequence b: prompt + generated[0..step), then the query position.
+             * T covers the rows still decoding: a finished row (done) is all
+             * padding, and its prompt + step could run past max_len when
+             * another row's answer is longer. */
+            int T = 1;
             for (int b = 0; b < n; b++) {
                 const ExampleRecord *e = &d->examples[query_ids[start + b]];
-                if (e->answer_start + step + 1 > T) T = e->answer_start + step + 1;
+                if (!done[b] && e->answer_start + step + 1 > T) T = e->answer_start + step + 1;
             }
             bt.B = n;
             bt.T = T;
@@ -1939,7 +1942,7 @@ static inline DecodeStats decode_queries(Model *m, int objective, const TokenDat
                     bt.tokens[b * T + t] = tok;
                     bt.ranks[b * T + t] = rank;
                 }
-                bt.lengths[b] = query_pos + 1;
+                bt.lengths[b] = done[b] ? 0 : query_pos + 1;
                 if (query_pos >= m->config.max_seq_len) done[b] = 1;
                 if (!done[b]) batch_score(&bt, b, query_pos); /* target unused: PAD */
             }

@@ -90,6 +90,25 @@ n_test_queries=$(grep -c $'^test\tquery' "$tmp/d/examples.txt")
 check "06_eval answers every test query ($n_test_queries)" \
     [ "$(grep -c -E $'\t(right|wrong)$' "$tmp/straight-05_train_mlmu/eval.answers.txt" 2>/dev/null)" = "$n_test_queries" ]
 
+# Batched decoding must answer exactly as one query at a time, also when a batch
+# mixes a long prompt with a short answer and a short prompt with a long answer
+# (the WikiReversal shape: a finished row must not stretch the batch past max_len).
+mkdir -p "$tmp/mix"
+long=$(echo w{0..19}); answer=$(echo a{0..14})
+{
+    for p in 0 1 2 3 4 5; do printf 'train\tstatement\tnone\t%d\t%s x%d %s\t\t\t\n' $p "$long" $p "$answer"; done
+    for p in 0 1 2 3 4 5; do
+        printf 'test\tquery\tforward\t%d\t%s x%d ?\tw%d\t\t\n' $p "$long" $p $p
+        printf 'test\tquery\tbackward\t%d\tx%d ?\t%s\t\t\n' $p $p "$answer"
+    done
+} >"$tmp/mix/examples.txt"
+$B/02_tokenize --in "$tmp/mix/examples.txt" >/dev/null
+$B/04_train_ar --data "$tmp/mix" --out "$tmp/mix/run" --layers 1 --heads 2 --embd 16 --steps 3 --quiet >/dev/null
+$B/06_eval --model "$tmp/mix/run/model.ckpt" --data "$tmp/mix" --out "$tmp/mix/all" >/dev/null 2>&1
+$B/06_eval --model "$tmp/mix/run/model.ckpt" --data "$tmp/mix" --out "$tmp/mix/one" --batch 1 >/dev/null 2>&1
+check "06_eval: decoding 12 mixed-length queries at once answers as one at a time" \
+    cmp -s "$tmp/mix/all.answers.txt" "$tmp/mix/one.answers.txt"
+
 # ---- bad input ----
 # expect_error NAME PATTERN OUTPUT_THAT_MUST_NOT_EXIST -- command...
 expect_error() {
