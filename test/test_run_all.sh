@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# test_run_all.sh -- the sweep driver end to end, on the smoke preset (a few
+# steps of every one of the 32 runs, in a temporary --out directory):
+#
+#   * every run finishes and RESULTS-smoke.md has every table, with no cell missing
+#   * a cell of the report is the number in that run's eval.csv (nothing invented)
+#   * a second call skips every run; a run whose eval is deleted is done again, alone
+#   * --table selects the runs of a table; --dry-run lists runs and a GPU estimate
+#   * --slurm writes a job-array script with one task per run that bash accepts
+#   * bad options exit non-zero with a message
+# Prints one PASS:/FAIL: line per check. Run from the repository root after `make`.
+set -u
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export OMP_NUM_THREADS=1
+
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+
+# ---- the whole smoke sweep ----
+./run_all.sh --preset smoke --out "$tmp" -j 2 >"$tmp/first.log" 2>&1
+rc=$?
+check "run_all.sh --preset smoke exits 0 (log tail: $(tail -n 2 "$tmp/first.log" | tr '\n' ' ' | cut -c1-200))" [ "$rc" -eq 0 ]
+n_eval=$(find "$tmp/runs/smoke/seed1" -name eval.csv | wc -l)
+check "all 32 runs have an eval.csv ($n_eval)" [ "$n_eval" -eq 32 ]
+report=$tmp/results/RESULTS-smoke.md
+check "the report exists" [ -f "$report" ]
+for t in "Table 1 (top)" "Table 1 (bottom) and Table 7" "Table 5" "Table 2 and Table 6" "Figure 4a" \
+         "Table 3 and Table 8" "Figure 5" "Figure 7" "Figures 8, 9 and 4b/c"; do
+    check "the report has '$t'" grep -q "^## $t" "$report"
+done
+# a measured cell is "number (paper)"; a run that is missing would show "- (paper)"
+check "no cell of the report is missing" [ -z "$(grep -E '^\| ' "$report" | grep -E '\| - \(')" ]
+check "no run of the report is marked not run or FAILED" [ -z "$(grep -E '\| (not run|FAILED)' "$report")" ]
+
+# the report's numbers are the runs' numbers: put known values into two eval.csv
+# files, rewrite the report (--report), and read them back from their cells
+ar_csv=$tmp/runs/smoke/seed1/retrieval/ar/eval.csv
+awk -F, -v OFS=, '$4 == "forward" { $7 = "37.50" } { print }' "$ar_csv" >"$tmp/x" && mv "$tmp/x" "$ar_csv"
+rel_csv=$tmp/runs/smoke/seed1/relationship/mlmu/eval.csv
+awk -F, -v OFS=, '$4 == "forward" { $9 = "10.00" } $4 == "backward" { $9 = "31.00" } { print }' "$rel_csv" >"$tmp/x" && mv "$tmp/x" "$rel_csv"
+./run_all.sh --preset smoke --out "$tmp" --report >"$tmp/report.log" 2>&1
+got=$(grep '^| forward (token acc.) |' "$report" | awk -F'|' '{ print $3 }' | awk '{ print $1 }')
+check "Table 5's AR forward token accuracy is retrieval/ar's eval.csv (37.5: '$got')" [ "$got" = "37.5" ]
+got=$(grep '^| incorrect inference |' "$report" | awk -F'|' '{ print $8 }' | awk '{ print $1 }')
+check "Table 7's MLM-U incorrect inference is the mean of relationship/mlmu's two directions (20.5: '$got')" \
+    [ "$got" = "20.5" ]
+if command -v gnuplot >/dev/null 2>&1; then
+    n_png=$(ls "$tmp"/results/smoke-fig*.png 2>/dev/null | wc -l)
+    check "seven plots written ($n_png)" [ "$n_png" -eq 7 ]
+else
+    echo "SKIP: plots (gnuplot not installed)"
+fi
+
+# ---- skip what is done, redo what is not ----
+./run_all.sh --preset smoke --out "$tmp" -j 2 >"$tmp/second.log" 2>&1
+check "a second call skips all 32 runs" [ "$(grep -c 'skip   seed1/' "$tmp/second.log")" -eq 32 ]
+rm "$tmp/runs/smoke/seed1/star/ar/eval.csv"
+./run_all.sh --preset smoke --out "$tmp" -j 2 >"$tmp/third.log" 2>&1
+check "a run whose eval.csv is gone runs again, and only it" \
+    [ "$(grep -c 'start  seed1/' "$tmp/third.log")" -eq 1 ] && grep -q 'start  seed1/star/ar' "$tmp/third.log" \
+    && [ -f "$tmp/runs/smoke/seed1/star/ar/eval.csv" ]
+
+# ---- selection, dry run, SLURM ----
+./run_all.sh --preset paper --table t1 --dry-run >"$tmp/dry.log" 2>&1
+check "--table t1 --dry-run lists the 8 runs of Table 1" grep -q '^8 runs; estimated GPU time' "$tmp/dry.log"
+./run_all.sh --preset paper --dry-run >"$tmp/dry-all.log" 2>&1
+check "--preset paper --dry-run lists all 32 runs with the paper's model" \
+    [ "$(grep -c -- '--layers 12 --heads 9 --embd 576' "$tmp/dry-all.log")" -eq 32 ]
+./run_all.sh --preset paper --seeds 1,2 --tasks star --slurm "$tmp/sweep.sbatch" >"$tmp/slurm.log" 2>&1
+check "--slurm writes a job array of 2 runs x 2 seeds that bash parses" \
+    grep -q '^#SBATCH --array=0-3$' "$tmp/sweep.sbatch" && bash -n "$tmp/sweep.sbatch"
+
+# ---- bad options ----
+expect_fail() { local name=$1 pattern=$2; shift 2
+    "$@" >"$tmp/out" 2>&1; local rc=$?
+    if [ $rc -ne 0 ] && grep -q -- "$pattern" "$tmp/out"; then pass "$name"; else fail "$name (status $rc: $(head -c 200 "$tmp/out"))"; fi; }
+expect_fail "an unknown table is refused" "no table or figure 'table9'" ./run_all.sh --table table9 --dry-run
+expect_fail "an unknown preset is refused" "unknown preset" ./run_all.sh --preset huge --dry-run
+expect_fail "bad seeds are refused" "--seeds wants numbers" ./run_all.sh --seeds one --dry-run
+expect_fail "an unknown option is refused" "unknown argument" ./run_all.sh --frobnicate
