@@ -468,24 +468,58 @@ static inline void layernorm_backward(float *dinp, float *dw, float *db, const f
     }
 }
 
+/* ---- exp and tanh that the compiler can vectorize ----
+ * The C library's expf and tanhf are called one value at a time; in the
+ * softmax over the vocabulary and in GELU they were a fifth of a training
+ * step. These plain-arithmetic versions compile to 8-wide AVX2 code inside
+ * `#pragma omp simd` loops (with -fno-trapping-math, see the Makefile).
+ *   exp(x) = 2^k * exp(r),  k = round(x / ln 2),  r = x - k ln 2 in [-ln2/2, ln2/2];
+ * exp(r) is a degree-7 polynomial (the minimax coefficients of Cephes' expf),
+ * ln 2 is split in two parts so that r is exact, and 2^k is built directly in
+ * the float's exponent bits. Relative error below 1e-7 on [-87, 88]: outside,
+ * the argument is clamped (exp(-87) ~ 1.6e-38, the smallest normal float). */
+static inline float exp_vec(float x) {
+    x = x > -87.0f ? x : -87.0f;
+    x = x < 88.0f ? x : 88.0f;
+    float k = rintf(x * 1.44269504088896341f);          /* x / ln 2, to nearest */
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f; /* x - k ln 2 */
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23; /* the float 2^k */
+    float two_k;
+    memcpy(&two_k, &bits, sizeof two_k);
+    return p * two_k;
+}
+/* tanh(u) = 1 - 2 / (exp(2u) + 1); |u| > 9 is +-1 to float precision */
+static inline float tanh_vec(float u) {
+    u = u > -9.0f ? u : -9.0f;
+    u = u < 9.0f ? u : 9.0f;
+    return 1.0f - 2.0f / (exp_vec(2.0f * u) + 1.0f);
+}
+
 /* ---- GELU, tanh approximation: out = 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) ---- */
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 static inline void gelu_forward(float *out, const float *inp, size_t N) {
     RUN_ON_GPU(gelu_forward_gpu(out, inp, N));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < N; i++) {
         float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
+        out[i] = 0.5f * x * (1.0f + tanh_vec(GELU_K * (x + 0.044715f * x * x * x)));
     }
 }
 
 static inline void gelu_backward(float *dinp, const float *inp, const float *dout, size_t N) {
     RUN_ON_GPU(gelu_backward_gpu(dinp, inp, dout, N));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < N; i++) {
         float x = inp[i];
         float u = GELU_K * (x + 0.044715f * x * x * x);
-        float th = tanhf(u);
+        float th = tanh_vec(u);
         float du = GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
         dinp[i] += dout[i] * (0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du);
     }
@@ -685,14 +719,16 @@ static inline void crossentropy_forward_backward(float *logits, float *losses, c
     for (int n = 0; n < S; n++) {
         float *z = logits + (size_t)n * V;
         float maxv = -INFINITY;
-        for (int i = 0; i < V; i++) if (z[i] > maxv) maxv = z[i];
-        double sum = 0.0;
-        for (int i = 0; i < V; i++) sum += expf(z[i] - maxv);
-        float logsum = maxv + (float)log(sum);
+        for (int i = 0; i < V; i++) maxv = z[i] > maxv ? z[i] : maxv;
+        float sum = 0.0f; /* terms in (0, 1], V of them: float is plenty */
+#pragma omp simd reduction(+ : sum)
+        for (int i = 0; i < V; i++) sum += exp_vec(z[i] - maxv);
+        float logsum = maxv + logf(sum);
         losses[n] = logsum - z[targets[n]];
         if (want_grad) {
             float scale = (float)(weights[n] / total_weight);
-            for (int i = 0; i < V; i++) z[i] = expf(z[i] - logsum) * scale;
+#pragma omp simd
+            for (int i = 0; i < V; i++) z[i] = exp_vec(z[i] - logsum) * scale;
             z[targets[n]] -= scale;
         }
     }
