@@ -194,7 +194,7 @@ quick|long)
     # 10% of the training questions (--valid-fraction) and 06_eval scores the
     # checkpoint that answers those best (best.ckpt), never chosen on test.
     data_flags=(
-        [retrieval]="--pairs 1000"
+        [retrieval]="--pairs 3000"
         [two-token]="--pairs 1000"
         [relationship]="--triples 1000"
         [bios]="--people 500"
@@ -205,20 +205,20 @@ quick|long)
     small="--layers 2 --heads 4 --embd 128"
     model=([retrieval]="$small" [two-token]="$small" [relationship]="$small" [bios]="$small" [wiki]="$small" [star]="$small")
     train_ar=(
-        [retrieval]="--steps 500 --batch 256 --lr 3e-3 --warmup 50 --min-lr-frac 0.5 --eval-every 100 --valid-fraction 0.1"
+        [retrieval]="--steps 700 --batch 256 --lr 3e-3 --warmup 50 --min-lr-frac 0.5 --eval-every 100 --valid-fraction 0.1"
         [two-token]="--steps 600 --batch 128 --lr 3e-3 --warmup 50 --eval-every 100 --valid-fraction 0.1"
-        [relationship]="--steps 500 --batch 128 --lr 3e-3 --warmup 50 --eval-every 100 --valid-fraction 0.1"
-        [bios]="--steps 200 --batch 64 --lr 3e-3 --warmup 20 --eval-every 50 --eval-limit 500"
-        [wiki]="--steps 120 --batch 64 --lr 3e-3 --warmup 12 --eval-every 40"
-        [star]="--steps 600 --batch 64 --lr 1e-3 --warmup 50 --eval-every 150"
+        [relationship]="--steps 300 --batch 128 --lr 3e-3 --warmup 30 --eval-every 100 --valid-fraction 0.1"
+        [bios]="--steps 100 --batch 64 --lr 3e-3 --warmup 10 --eval-every 25 --eval-limit 500"
+        [wiki]="--steps 80 --batch 64 --lr 3e-3 --warmup 8 --eval-every 20"
+        [star]="--steps 400 --batch 64 --lr 1e-3 --warmup 40 --eval-every 100"
     )
     train_mlm=(
-        [retrieval]="--steps 1000 --batch 256 --lr 3e-3 --warmup 100 --eval-every 125 --valid-fraction 0.1"
+        [retrieval]="--steps 2500 --batch 128 --lr 3e-3 --warmup 200 --eval-every 250 --valid-fraction 0.1"
         [two-token]="--steps 1500 --batch 128 --lr 3e-3 --warmup 100 --eval-every 250 --valid-fraction 0.1"
-        [relationship]="--steps 800 --batch 128 --lr 3e-3 --warmup 80 --eval-every 100 --valid-fraction 0.1"
-        [bios]="--steps 200 --batch 64 --lr 3e-3 --warmup 20 --eval-every 50 --eval-limit 500"
-        [wiki]="--steps 120 --batch 64 --lr 3e-3 --warmup 12 --eval-every 40"
-        [star]="--steps 600 --batch 64 --lr 1e-3 --warmup 50 --eval-every 150"
+        [relationship]="--steps 400 --batch 128 --lr 3e-3 --warmup 40 --eval-every 100 --valid-fraction 0.1"
+        [bios]="--steps 100 --batch 64 --lr 3e-3 --warmup 10 --eval-every 25 --eval-limit 500"
+        [wiki]="--steps 80 --batch 64 --lr 3e-3 --warmup 8 --eval-every 20"
+        [star]="--steps 400 --batch 64 --lr 1e-3 --warmup 40 --eval-every 100"
     )
     if [ "$preset" = long ]; then
         # the retrieval task of issue 2's long setting: 3000 pairs, MLM trained
@@ -278,7 +278,7 @@ esac
 # Mean tokens per sequence and vocabulary size of each task at this preset
 # (measured from the generated data; used only by --dry-run's time estimate).
 avg_len=([retrieval]=8 [two-token]=6 [relationship]=10 [bios]=40 [wiki]=25 [star]=40)
-vocab_est=([retrieval]=4007 [two-token]=2007 [relationship]=6006 [bios]=1300 [wiki]=1024 [star]=60)
+vocab_est=([retrieval]=12007 [two-token]=2007 [relationship]=6006 [bios]=1300 [wiki]=1024 [star]=60)
 [ "$preset" = long ] && vocab_est[retrieval]=12007
 if [ "$preset" = paper ]; then
     avg_len[bios]=50; avg_len[wiki]=35; avg_len[star]=47
@@ -578,7 +578,27 @@ check() {
         echo "- shown: $text ($a $5 $b)"
     else
         echo "- **NOT shown**: $text ($a, wanted $5 $b)"
+        not_shown=$((not_shown + 1))
     fi
+}
+# why TABLE: after a table's checks, if one was NOT shown, what the measurements
+# say about why, at this preset (README, "Results", has the runs behind these)
+not_shown=0
+why() {
+    local note=""
+    if [ "$not_shown" -gt 0 ] && [ "$preset" = quick ]; then
+        case "$1" in
+        retrieval) note="MLM-U learns the unseen backward questions late (the paper's Appendix F): with 1000 or 2000 pairs it memorizes the training questions and then answers few of the unseen ones; with 3000 pairs the unseen ones keep rising while it trains, and 2500 steps are what an hour of two cores allows (6000 steps gave 98 / 79). The long preset (3000 pairs, 18000 MLM steps, several hours here) is the setting that reached the paper's numbers." ;;
+        relationship) note="With 300-400 steps on 1000 triples every objective memorizes the training questions and answers almost no unseen one, forward included: the quick budget is far below what this task needs to generalize." ;;
+        bios) note="100 steps (about 6 epochs of 500 biographies) are far too few to learn the biographies; the paper trains for many times the epochs that forward retrieval needs, and its backward accuracy keeps rising long after." ;;
+        wiki) note="80 steps (4 epochs) of about 1,200 passages, from scratch, with a 2-layer model: nothing is learned yet. The paper trains a 109M model for 1500 epochs." ;;
+        star) note="400 steps on 8000 graphs: AR has not yet learned even to follow the edges (which alone gives the Clever-Hans 50%)." ;;
+        two-token) note="See the run's curves: the quick budget stops while the backward accuracy is still moving." ;;
+        esac
+    fi
+    [ -n "$note" ] && { echo; echo "*Why, at the quick scale:* $note"; }
+    not_shown=0
+    return 0
 }
 
 EM=6; TOK=7; INC=9   # eval.csv columns: exact match, token accuracy, incorrect inference
@@ -681,6 +701,7 @@ check "AR w/ reverse (token) still fails backward" retrieval/ar-rev-token backwa
 check "MLM-U answers forward" retrieval/mlmu forward $EM ">=" 80
 check "MLM-U answers backward" retrieval/mlmu backward $EM ">=" 50
 check "MLM-U beats fixed-rate MLM (15%) backward" retrieval/mlmu backward $EM ">" retrieval/mlm15
+why retrieval
 echo
 
 echo "## Table 1 (bottom) and Table 7: relationship task"
@@ -703,6 +724,7 @@ check "MLM-U answers forward" $r/mlmu forward $EM ">=" 80
 check "MLM-U answers backward" $r/mlmu backward $EM ">=" 50
 check "MLM-U makes few incorrect inferences" $r/mlmu both $INC "<=" 5
 check "MLM-U beats MLM 15% backward" $r/mlmu backward $EM ">" $r/mlm15
+why relationship
 echo
 
 echo "## Table 5: retrieval task, every objective, per-token accuracy"
@@ -720,6 +742,7 @@ echo
 check "PLM answers backward" $q/plm backward $EM ">=" 50
 check "MLM-U beats MLM 40% backward" $q/mlmu backward $EM ">" $q/mlm40
 check "MLM-U beats MLM 85% backward" $q/mlmu backward $EM ">" $q/mlm85
+why retrieval
 echo
 
 echo "## Table 2 and Table 6: BioS, birth date <-> full name, exact match"
@@ -740,6 +763,7 @@ check "AR fails backward" $b/ar backward $EM "<=" 10
 check "AR w/ reverse (token) fails backward" $b/ar-rev-token backward $EM "<=" 10
 check "MLM-U answers backward better than AR" $b/mlmu backward $EM ">" $b/ar
 check "MLM-U answers a fair share backward" $b/mlmu backward $EM ">=" 30
+why bios
 echo
 
 echo "## Figure 4a: BioS backward exact match against the masking rate"
@@ -753,6 +777,7 @@ echo
 check "MLM-U beats every fixed rate backward (15%)" $b/mlmu backward $EM ">" $b/mlm15
 check "MLM-U beats every fixed rate backward (40%)" $b/mlmu backward $EM ">" $b/mlm40
 check "MLM-U beats every fixed rate backward (85%)" $b/mlmu backward $EM ">" $b/mlm85
+why bios
 echo
 
 echo "## Table 3 and Table 8: WikiReversal, exact match"
@@ -770,6 +795,7 @@ echo
 check "same split: MLM-U beats AR backward" $ws/mlmu backward $EM ">" $ws/ar
 check "different split: MLM-U beats AR backward" $wd/mlmu backward $EM ">" $wd/ar
 check "different split: MLM-U backward above same split" $wd/mlmu backward $EM ">" $ws/mlmu
+why wiki
 echo
 
 echo "## Figure 5: star graph, full-path exact match"
@@ -782,6 +808,7 @@ provenance star/ar star/mlmu
 echo
 check "AR is near the Clever-Hans 50% (one arm guessed)" star/ar forward $EM "<=" 65
 check "MLM-U plans the path" star/mlmu forward $EM ">=" 90
+why star
 echo
 
 echo "## Figure 7: two-token retrieval, AR against MLM-U"
@@ -796,6 +823,7 @@ provenance two-token/ar two-token/mlmu
 echo
 check "AR fails backward" two-token/ar backward $EM "<=" 10
 check "MLM-U answers backward" two-token/mlmu backward $EM ">=" 80
+why two-token
 echo
 
 echo "## Figures 8, 9 and 4b/c"
