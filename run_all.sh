@@ -812,7 +812,8 @@ echo
 echo "(paper: AR w/ reverse 49; not run here: 01_data has no reversal for problems.)"
 provenance star/ar star/mlmu
 echo
-check "AR is near the Clever-Hans 50% (one arm guessed)" star/ar forward $EM "<=" 65
+check "AR follows the edges (Clever Hans: at least near 50%)" star/ar forward $EM ">=" 35
+check "AR does not plan (at most near 50%)" star/ar forward $EM "<=" 65
 check "MLM-U plans the path" star/mlmu forward $EM ">=" 90
 why star
 echo
