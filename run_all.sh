@@ -165,7 +165,6 @@ selected_runs() {
         echo "$id $ds"
     done < <(catalogue)
 }
-run_tags() { catalogue | awk -v id="$1" '$1 == id { for (i = 3; i <= NF; i++) printf "%s ", $i }'; }
 for t in ${tables//,/ }; do
     catalogue | awk -v t="$t" '{ for (i = 3; i <= NF; i++) if ($i == t) found = 1 } END { exit !found }' \
         || die "no table or figure '$t' (see --help)"
@@ -347,8 +346,7 @@ run_one() {
     cmd=$(objective_cmd "$obj")
     trainer=${cmd%% *}
     flags=""; [ "$trainer" != "$cmd" ] && flags=${cmd#* }   # the objective's flags, if any
-    config=$(run_config "$id" "$ds" "$seed")
-    run_is_done "$id" "$seed" "$ds" && return 0
+    config=$(run_config "$id" "$ds" "$seed")   # (the scheduler skips done runs before calling this)
     [ "$(cat "$dir/config.txt" 2>/dev/null)" = "$config" ] || rm -rf "$dir"
     mkdir -p "$dir"
     echo "$config" >"$dir/config.txt"
