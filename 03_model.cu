@@ -1166,6 +1166,11 @@ __global__ static void adamw_kernel(float *params, const float *grads, float *m,
     params[i] -= lr * (update + wd * params[i]);
 }
 
+__global__ static void ema_kernel(float *ema, const float *params, size_t n, float d) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) ema[i] = d * ema[i] + (1.0f - d) * params[i];
+}
+
 #endif /* __CUDACC__ */
 
 /* ------------------------------------------------------------------------ */
@@ -1271,6 +1276,7 @@ typedef struct {
     size_t n_params;
     float *params, *grads;
     float *adam_m, *adam_v; /* AdamW moments, allocated on first update */
+    float *ema;             /* running average of params (--ema), allocated on first update */
     float *rope;            /* (max_seq_len, D/2, 2) cos, sin */
     /* activations for batches up to act_B x act_T */
     int act_B, act_T;
@@ -1297,6 +1303,16 @@ static inline void model_check_config(const ModelConfig *c, const char *where) {
             where, c->n_layer, c->n_head, c->n_embd, c->vocab_size, c->max_seq_len);
 }
 
+/* Point param_ptrs/grad_ptrs at each tensor's place in params/grads. */
+static inline void model_set_tensor_ptrs(Model *m) {
+    size_t off = 0;
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
+        m->param_ptrs[i] = m->params + off;
+        m->grad_ptrs[i] = m->grads + off;
+        off += m->param_sizes[i];
+    }
+}
+
 /* Allocate parameters and gradients (zeroed); no initialization. */
 static inline void model_alloc(Model *m, const ModelConfig *c) {
     memset(m, 0, sizeof *m);
@@ -1306,12 +1322,7 @@ static inline void model_alloc(Model *m, const ModelConfig *c) {
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) m->n_params += m->param_sizes[i];
     m->params = (float *)xcalloc(m->n_params, sizeof(float));
     m->grads = (float *)xcalloc(m->n_params, sizeof(float));
-    size_t off = 0;
-    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
-        m->param_ptrs[i] = m->params + off;
-        m->grad_ptrs[i] = m->grads + off;
-        off += m->param_sizes[i];
-    }
+    model_set_tensor_ptrs(m);
     int D = c->n_embd / c->n_head;
     m->rope = (float *)xmalloc(sizeof(float) * (size_t)c->max_seq_len * D);
     for (int t = 0; t < c->max_seq_len; t++)
@@ -1403,8 +1414,8 @@ static inline void model_ensure_activations(Model *m, int B, int T) {
  * works on device memory; checkpoint_save copies back what it writes. */
 static inline void model_to_device(Model *m) {
     if (g_device != DEVICE_CUDA || m->on_device) return;
-    float **host[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v};
-    for (int k = 0; k < 4; k++) {
+    float **host[] = {&m->params, &m->grads, &m->adam_m, &m->adam_v, &m->ema};
+    for (int k = 0; k < 5; k++) {
         if (!*host[k]) continue; /* no optimizer state yet */
         float *dev = (float *)device_alloc(sizeof(float) * m->n_params, 1);
         device_upload(dev, *host[k], sizeof(float) * m->n_params);
@@ -1421,12 +1432,7 @@ static inline void model_to_device(Model *m) {
     m->act_memory = m->grad_act_memory = NULL;
     m->act_B = m->act_T = 0;
     m->on_device = 1;
-    size_t off = 0;
-    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
-        m->param_ptrs[i] = m->params + off;
-        m->grad_ptrs[i] = m->grads + off;
-        off += m->param_sizes[i];
-    }
+    model_set_tensor_ptrs(m);
 }
 
 /* The batch as the layers see it. On the CPU that is the batch itself; on the
@@ -1474,7 +1480,7 @@ static inline Batch model_batch_view(Model *m, const Batch *bt) {
 static inline void model_free(Model *m) {
     int d = m->on_device;
     device_free(m->params, d); device_free(m->grads, d); device_free(m->adam_m, d);
-    device_free(m->adam_v, d); device_free(m->rope, d);
+    device_free(m->adam_v, d); device_free(m->ema, d); device_free(m->rope, d);
     device_free(m->act_memory, d); device_free(m->grad_act_memory, d);
     if (d) {
         device_free(m->view.tokens, 1); device_free(m->view.ranks, 1); device_free(m->view.scored, 1);
@@ -1758,6 +1764,39 @@ static inline void adamw_update(Model *m, const AdamWConfig *o, int step) {
     }
 }
 
+/* Weight averaging (--ema D): after every step, ema = d * ema + (1 - d) * params,
+ * an exponential moving average of the weights over roughly the last 1/(1-D)
+ * steps (Polyak averaging). A run at a high learning rate swings around a good
+ * solution; the average sits nearer its middle. The decay ramps up as
+ * d = min(D, (1 + step) / (10 + step)) so the average forgets the random
+ * initialization early. Evaluation and best.ckpt use the average. */
+static inline void ema_update(Model *m, float max_decay, int step) {
+    if (!m->ema) {
+        m->ema = (float *)device_alloc(sizeof(float) * m->n_params, m->on_device);
+        buffer_zero(m->ema, m->n_params); /* so 0 * ema below reads no garbage */
+    }
+    /* step counts from 1; the first average (d = 0) is the weights themselves */
+    float d = step <= 1 ? 0.0f : fminf(max_decay, (1.0f + step) / (10.0f + step));
+#ifdef __CUDACC__
+    if (m->on_device) {
+        ema_kernel<<<blocks_for(m->n_params, 256), 256>>>(m->ema, m->params, m->n_params, d);
+        return;
+    }
+#endif
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < m->n_params; i++) m->ema[i] = d * m->ema[i] + (1.0f - d) * m->params[i];
+}
+
+/* Swap the trained weights and their average, so that what follows (an
+ * evaluation, 06_eval) runs on the average; swap again to go back. */
+static inline void model_swap_ema(Model *m) {
+    if (!m->ema) return;
+    float *t = m->params;
+    m->params = m->ema;
+    m->ema = t;
+    model_set_tensor_ptrs(m);
+}
+
 /* Learning rate at `step` (0-based): linear warmup, then cosine decay to min_frac * lr. */
 static inline float lr_schedule(float lr, int step, int warmup, int total, float min_frac) {
     if (step < warmup) return lr * (float)(step + 1) / (float)warmup;
@@ -1772,6 +1811,7 @@ static inline float lr_schedule(float lr, int step, int warmup, int total, float
  *   CheckpointHeader   256 bytes: what the model is, how it was trained, where training is
  *   float params[n_params]
  *   float adam_m[n_params], adam_v[n_params]     (only if has_optimizer)
+ *   float ema[n_params]                          (only if has_ema: the --ema average)
  * A checkpoint carries everything 04/05 need to resume bit-identically and
  * everything 06 needs to evaluate: the configuration, the objective (which
  * decides the inference ranks) and the vocabulary it was trained with. */
@@ -1793,7 +1833,7 @@ typedef struct {
     int32_t elbo_weights; /* MLM: weight masked tokens by the ELBO of Eq. 5 */
     uint64_t seed;
     float valid_fraction; /* train queries held out for choosing the best checkpoint */
-    int32_t unused;       /* keeps the struct free of hidden padding */
+    float ema_decay;      /* --ema: decay of the weight average (0: none) */
 } TrainConfig;
 
 typedef struct {
@@ -1808,7 +1848,8 @@ typedef struct {
     int32_t epoch, epoch_pos; /* position in the shuffled training data */
     float best_valid_em;  /* best mean validation exact match so far (-1: none yet) */
     int32_t best_step;    /* the step best.ckpt holds */
-    uint8_t reserved[112]; /* pads the header to 256 bytes */
+    int32_t has_ema;      /* an average of the weights follows the other tensors */
+    uint8_t reserved[108]; /* pads the header to 256 bytes */
 } CheckpointHeader;
 
 /* the header is exactly 256 bytes; a compile error here means a field changed */
@@ -1821,14 +1862,16 @@ static inline void checkpoint_save(const char *path, const Model *m, const Check
     h.model = m->config;
     h.n_params = m->n_params;
     h.has_optimizer = m->adam_m != NULL;
+    h.has_ema = m->ema != NULL;
     memset(h.reserved, 0, sizeof h.reserved);
     FILE *f = output_open(path);
     xfwrite(&h, sizeof h, f, path);
     /* the same bytes from either device: a model on the GPU is copied back first */
-    const float *tensors[3] = {m->params, m->adam_m, m->adam_v};
+    const float *tensors[4] = {m->params, m->adam_m, m->adam_v, m->ema};
     float *staging = m->on_device ? (float *)xmalloc(sizeof(float) * m->n_params) : NULL;
-    for (int k = 0; k < (h.has_optimizer ? 3 : 1); k++) {
+    for (int k = 0; k < 4; k++) {
         const float *data = tensors[k];
+        if (!data) continue; /* no optimizer state, or no average */
         if (staging) {
             device_download(staging, tensors[k], sizeof(float) * m->n_params);
             data = staging;
@@ -1862,6 +1905,10 @@ static inline void checkpoint_load(const char *path, Model *m, CheckpointHeader 
         m->adam_v = (float *)xmalloc(sizeof(float) * m->n_params);
         xfread(m->adam_m, sizeof(float) * m->n_params, f, path);
         xfread(m->adam_v, sizeof(float) * m->n_params, f, path);
+    }
+    if (h->has_ema) {
+        m->ema = (float *)xmalloc(sizeof(float) * m->n_params);
+        xfread(m->ema, sizeof(float) * m->n_params, f, path);
     }
     char extra;
     if (fread(&extra, 1, 1, f) == 1) die("'%s' has trailing bytes after its last tensor", path);
@@ -2118,6 +2165,9 @@ static inline void train_options_help(void) {
         "                    facts as a validation set (not trained on); each evaluation\n"
         "                    scores them and best.ckpt keeps the model with the best mean\n"
         "                    validation exact match (default 0: no validation, no best.ckpt)\n"
+        "  --ema D           keep an average of the weights, ema = D * ema + (1 - D) * w\n"
+        "                    after every step (e.g. 0.999: about the last 1000 steps);\n"
+        "                    evaluations, best.ckpt and 06_eval use it (default 0: off)\n"
         "  --stop-at N       stop after step N (resume later with --resume)\n"
         "  --quiet           no progress lines\n"
         "  --device D        cpu, cuda or auto (default auto: the GPU if this is the CUDA\n"
@@ -2133,7 +2183,7 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     /* flags that set the model or the run: a resumed run takes them from its checkpoint */
     static const char *const setting_flags[] = {"--layers", "--heads", "--embd", "--steps", "--batch",
         "--lr", "--warmup", "--min-lr-frac", "--wd", "--clip", "--eval-every", "--seed",
-        "--valid-fraction"};
+        "--valid-fraction", "--ema"};
     for (size_t k = 0; k < sizeof setting_flags / sizeof setting_flags[0]; k++)
         if (!strcmp(a, setting_flags[k])) o->setting_flag = setting_flags[k];
     if (!strcmp(a, "--data")) o->data_dir = flag_value(argc, argv, i);
@@ -2154,6 +2204,7 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     else if (!strcmp(a, "--eval-limit")) o->eval_limit = (int)parse_long(a, flag_value(argc, argv, i), 0, 100000000);
     else if (!strcmp(a, "--seed")) o->train.seed = (uint64_t)parse_long(a, flag_value(argc, argv, i), 0, LONG_MAX);
     else if (!strcmp(a, "--valid-fraction")) o->train.valid_fraction = (float)parse_double(a, flag_value(argc, argv, i), 0, 0.9);
+    else if (!strcmp(a, "--ema")) o->train.ema_decay = (float)parse_double(a, flag_value(argc, argv, i), 0, 0.99999);
     else if (!strcmp(a, "--stop-at")) o->stop_at = (int)parse_long(a, flag_value(argc, argv, i), 1, 100000000);
     else if (!strcmp(a, "--quiet")) o->quiet = 1;
     else if (!strcmp(a, "--device")) o->device = flag_value(argc, argv, i);
@@ -2332,12 +2383,12 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     if (!o->quiet)
         printf("training %s: %zu parameters (%d layers, %d heads, width %d, vocab %d), %d train "
                "sequences, %d validation queries, %d test queries, steps %d..%d, batch %d, on %s%s "
-               "(%d CPU threads)\n",
+               "(%d CPU threads)%s\n",
                OBJECTIVE_NAMES[objective], model.n_params, model.config.n_layer,
                model.config.n_head, model.config.n_embd, model.config.vocab_size, n_train,
                n_valid_queries, n_test_queries, h.step, end_step, tc->batch_size,
                DEVICE_NAMES[g_device], g_device == DEVICE_CUDA && o->tf32 ? " (TF32)" : "",
-               omp_get_max_threads());
+               omp_get_max_threads(), tc->ema_decay > 0 ? "; evaluating the weight average (--ema)" : "");
 
     double t_start = now_seconds(), t_report = t_start;
     int first_step = h.step;
@@ -2358,6 +2409,7 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
         float grad_norm = clip_grad_norm(&model, tc->grad_clip);
         opt.lr = lr_schedule(tc->lr, step, tc->warmup_steps, tc->total_steps, tc->min_lr_frac);
         adamw_update(&model, &opt, step + 1);
+        if (tc->ema_decay > 0) ema_update(&model, tc->ema_decay, step + 1);
         for (int b = 0; b < bt.B; b++) tokens_since_report += bt.lengths[b];
         loss_sum += loss;
         loss_count++;
@@ -2371,6 +2423,7 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
         char eval_cols[256] = ",,,,,,,";
         double em[6] = {0, 0, 0, 0, 0, 0}; /* test fwd, bwd; train fwd, bwd; valid fwd, bwd */
         if (evaluate) {
+            model_swap_ema(&model); /* with --ema, evaluate the averaged weights */
             DecodeStats st = decode_queries(&model, objective, &test, test_queries, n_test_queries,
                                             256, NULL);
             DecodeStats tr = decode_queries(&model, objective, &train, train_queries,
@@ -2394,6 +2447,7 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
                     new_best = 1;
                 }
             }
+            model_swap_ema(&model); /* back to the trained weights */
             snprintf(eval_cols, sizeof eval_cols, "%.2f,%.2f,%.2f,%.2f,%.2f,%.2f,", em[0], em[1],
                      st.tokens[DIR_FORWARD] ? 100.0 * st.tokens_right[DIR_FORWARD] / st.tokens[DIR_FORWARD] : 0.0,
                      st.tokens[DIR_BACKWARD] ? 100.0 * st.tokens_right[DIR_BACKWARD] / st.tokens[DIR_BACKWARD] : 0.0,

@@ -171,6 +171,8 @@ static void usage(void) {
            "  --batch N       queries decoded at once (default 256)\n"
            "  --label NAME    model name in the outputs (default: the objective)\n"
            "  --pca FILE      also write the entity representations' PCA (Figure 4b/c) as CSV\n"
+           "  --raw-weights   a model trained with --ema: evaluate its trained weights, not\n"
+           "                  their average (the default)\n"
            "  --device D      cpu, cuda or auto (default auto: the GPU if this is the CUDA build,\n"
            "                  build/cuda/06_eval, and the machine has one)\n");
 }
@@ -178,7 +180,7 @@ static void usage(void) {
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data_dir = NULL, *split = "test", *out_prefix = NULL, *label = NULL;
     const char *device = "auto", *pca_path = NULL;
-    int batch = 256;
+    int batch = 256, raw_weights = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); return 0; }
@@ -189,6 +191,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--label")) label = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--device")) device = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--pca")) pca_path = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--raw-weights")) raw_weights = 1;
         else if (!strcmp(a, "--batch")) batch = (int)parse_long(a, flag_value(argc, argv, &i), 1, 1000000);
         else die("unknown flag '%s' (see --help)", a);
     }
@@ -210,6 +213,7 @@ int main(int argc, char **argv) {
     Model model;
     CheckpointHeader h;
     checkpoint_load(model_path, &model, &h);
+    if (!raw_weights) model_swap_ema(&model); /* trained with --ema: evaluate the average */
     model_to_device(&model); /* a no-op on the CPU */
     TokenData data;
     token_data_load(&data, data_path);
@@ -242,8 +246,9 @@ int main(int argc, char **argv) {
     FILE *md = output_open(md_path);
     fprintf(md, "| model | split | direction | queries | exact match %% | token accuracy %% | incorrect inference %% |\n"
                 "|---|---|---|---|---|---|---|\n");
-    printf("%s (%s, step %d) on %s: %d queries in %.1fs on %s\n", model_path, OBJECTIVE_NAMES[objective],
-           h.step, data_path, n_queries, seconds, DEVICE_NAMES[g_device]);
+    printf("%s (%s, step %d%s) on %s: %d queries in %.1fs on %s\n", model_path, OBJECTIVE_NAMES[objective],
+           h.step, !h.has_ema ? "" : raw_weights ? ", trained weights" : ", weight average", data_path,
+           n_queries, seconds, DEVICE_NAMES[g_device]);
     for (int dir = DIR_FORWARD; dir <= DIR_BACKWARD; dir++) {
         if (st.n[dir] == 0) continue;
         double em = percent(st.exact[dir], st.n[dir]);

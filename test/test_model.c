@@ -287,9 +287,47 @@ static void checkpoint_check(void) {
     model_free(&m2);
 }
 
+/* ---- 4. the weight average (--ema) ---- */
+static void ema_check(void) {
+    Model m, m2;
+    tiny_model(&m, 1);
+    /* params follow w_k = k at step k; the average must follow the recursion
+     * a_1 = w_1, a_k = d_k a_(k-1) + (1 - d_k) w_k with d_k = min(D, (1+k)/(10+k)) */
+    const float D = 0.5f;
+    double expect = 0.0;
+    for (int k = 1; k <= 12; k++) {
+        for (size_t i = 0; i < m.n_params; i++) m.params[i] = (float)k;
+        ema_update(&m, D, k);
+        double d = k == 1 ? 0.0 : fmin(D, (1.0 + k) / (10.0 + k));
+        expect = d * expect + (1.0 - d) * k;
+    }
+    int ok = 1;
+    for (size_t i = 0; i < m.n_params; i++) ok &= fabs(m.ema[i] - expect) < 1e-5 * expect;
+    report(ok, "ema: the average follows its recursion (12 steps, ramped decay; %.4f)", expect);
+    float first_param = m.params[0];
+    model_swap_ema(&m);
+    ok = fabsf(m.params[0] - (float)expect) < 1e-5f && m.param_ptrs[0] == m.params && m.ema[0] == first_param;
+    model_swap_ema(&m);
+    ok &= m.params[0] == first_param && m.param_ptrs[0] == m.params;
+    report(ok, "ema: model_swap_ema swaps the weights the layers read, and swaps back");
+    CheckpointHeader h, h2;
+    memset(&h, 0, sizeof h);
+    h.train.objective = OBJ_MLMU;
+    char path[] = "build/test_model_ema.bin";
+    checkpoint_save(path, &m, &h);
+    checkpoint_load(path, &m2, &h2);
+    ok = h2.has_ema && m2.ema && !m2.adam_m && !memcmp(m.ema, m2.ema, sizeof(float) * m.n_params) &&
+         !memcmp(m.params, m2.params, sizeof(float) * m.n_params);
+    report(ok, "ema: checkpoint round trip keeps the weights and their average apart");
+    remove(path);
+    model_free(&m);
+    model_free(&m2);
+}
+
 int main(void) {
     gradient_check();
     leakage_check();
     checkpoint_check();
+    ema_check();
     return n_failed ? 1 : 0;
 }

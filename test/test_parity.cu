@@ -126,7 +126,9 @@ static void check_case(const Case *c, uint64_t seed) {
     float *cpu_grads = (float *)xmalloc(sizeof(float) * cpu.n_params);
     memcpy(cpu_grads, cpu.grads, sizeof(float) * cpu.n_params);
     float cpu_norm = clip_grad_norm(&cpu, opt.grad_clip);
+    ema_update(&cpu, 0.9f, 1); /* the average starts at the starting weights */
     adamw_update(&cpu, &opt, 1);
+    ema_update(&cpu, 0.9f, 2); /* and moves a quarter of the way to the new ones */
 
     /* ---- GPU: the same, from the same parameters, NaN in every activation ---- */
     g_device = DEVICE_CUDA;
@@ -166,8 +168,14 @@ static void check_case(const Case *c, uint64_t seed) {
            "%s: the GPU step is deterministic (same loss and gradients, bit for bit)", c->name);
 
     float gpu_norm = clip_grad_norm(&gpu, opt.grad_clip);
+    ema_update(&gpu, 0.9f, 1);
     adamw_update(&gpu, &opt, 1);
+    ema_update(&gpu, 0.9f, 2);
     float *gpu_params = download(gpu.params, gpu.n_params);
+    float *gpu_ema = download(gpu.ema, gpu.n_params);
+    double ema_err = relative_error(gpu_ema, cpu.ema, cpu.n_params);
+    report(ema_err <= 1e-4, "%s: the weight average (--ema) after that step: relative error %.2e", c->name, ema_err);
+    free(gpu_ema);
     double step_err = relative_error(gpu_params, cpu.params, cpu.n_params);
     double norm_err = fabs((double)gpu_norm - cpu_norm) / cpu_norm;
     report(step_err <= 1e-4 && norm_err <= 1e-4,

@@ -55,6 +55,24 @@ $B/05_train_mlmu --resume "$tmp/plm-split/model.ckpt" --data "$tmp/d" --out "$tm
 check "PLM: 10 steps + resume to 20 is bit-identical to 20 steps straight" \
     cmp -s "$tmp/plm/model.ckpt" "$tmp/plm-split/model.ckpt"
 
+# ---- the weight average (--ema): training unchanged, resume bit-identical ----
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/ema" $MODEL --steps 30 --valid-fraction 0.3 --ema 0.9 >/dev/null
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/ema-split" $MODEL --steps 30 --valid-fraction 0.3 --ema 0.9 --stop-at 10 >/dev/null
+$B/05_train_mlmu --resume "$tmp/ema-split/model.ckpt" --data "$tmp/d" --out "$tmp/ema-split" --quiet >/dev/null
+check "--ema: resume is bit-identical, best.ckpt too" \
+    cmp -s "$tmp/ema/model.ckpt" "$tmp/ema-split/model.ckpt" && cmp -s "$tmp/ema/best.ckpt" "$tmp/ema-split/best.ckpt"
+plain_size=$(stat -c %s "$tmp/valid/model.ckpt"); ema_size=$(stat -c %s "$tmp/ema/model.ckpt")
+check "--ema: the trained weights and optimizer state equal those of the same run without it; the average follows" \
+    cmp -s -i 256 -n $((plain_size - 256)) "$tmp/valid/model.ckpt" "$tmp/ema/model.ckpt" &&
+    [ "$ema_size" -eq $((plain_size + (plain_size - 256) / 3)) ]
+$B/06_eval --model "$tmp/ema/model.ckpt" --data "$tmp/d" --out "$tmp/ema/raw" --raw-weights >/dev/null 2>&1
+$B/06_eval --model "$tmp/valid/model.ckpt" --data "$tmp/d" --out "$tmp/valid/final" >/dev/null 2>&1
+$B/06_eval --model "$tmp/ema/model.ckpt" --data "$tmp/d" --out "$tmp/ema/avg" >/dev/null 2>&1
+check "06_eval --raw-weights on an --ema run answers exactly as the run without --ema" \
+    cmp -s "$tmp/ema/raw.answers.txt" "$tmp/valid/final.answers.txt"
+check "06_eval on an --ema run evaluates the average by default (its answers differ from the trained weights')" \
+    [ -f "$tmp/ema/avg.answers.txt" ] && ! cmp -s "$tmp/ema/avg.answers.txt" "$tmp/ema/raw.answers.txt"
+
 # ---- 06_eval on the other kinds of questions: alt answers, problems ----
 $B/01_data --task relationship --triples 40 --out "$tmp/rel" >/dev/null
 $B/02_tokenize --in "$tmp/rel/examples.txt" >/dev/null
