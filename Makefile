@@ -30,7 +30,8 @@ endif
 CFLAGS += $(BLAS_CFLAGS)
 LDLIBS += $(BLAS_LIBS)
 
-# Sanitizer build: make SANITIZE=1 test (slow; for checking memory errors)
+# Sanitizer build: make -B SANITIZE=1 test (slow; for checking memory errors; -B because
+# the flags are not a dependency: binaries built without them would be kept)
 ifneq ($(SANITIZE),)
   CFLAGS := $(filter-out -O3,$(CFLAGS)) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
   LDLIBS += -fsanitize=address,undefined
