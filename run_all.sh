@@ -304,6 +304,8 @@ cores=$(nproc --all)   # (plain nproc would count OMP_NUM_THREADS)
 data_root=$out/data/$preset
 runs_root=$out/runs/$preset
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+# 01_data's default GenWiki input; GENWIKI=FILE points the WikiReversal runs elsewhere
+genwiki_source=${GENWIKI:-../shared/data/genwiki-hard/test.source}
 
 # data/PRESET/seedS/DATASET/{examples.txt,vocab.txt,train.bin,test.bin}; made
 # once (flags.txt records how, so changed flags remake it). A lock keeps two
@@ -315,6 +317,7 @@ prepare_data() {
     flags="--task $task ${data_flags[$key]}"
     case "$ds" in wiki-same) flags="$flags --split-mode same" ;; wiki-different) flags="$flags --split-mode different" ;; esac
     flags="$flags $(reverse_of "$ds") --seed $seed"
+    [ -n "${GENWIKI:-}" ] && [ "$task" = wikireversal ] && flags="$flags --genwiki $GENWIKI"
     local want="01_data $flags | 02_tokenize ${tok_flags[$key]:-}"
     mkdir -p "$dir"
     (
@@ -472,6 +475,18 @@ if [ "$report_only" = 0 ]; then
         mapfile -t todo < <(selected_runs)
     fi
     [ "${#todo[@]}" -gt 0 ] && [ -n "${todo[0]}" ] || die "no run selected"
+    # WikiReversal is made from the GenWiki passages in ../shared/data (never
+    # copied into the repository). Where they are missing, its runs are left
+    # out (the report shows their cells as not measured) and the rest go on.
+    if [ ! -f "$genwiki_source" ]; then
+        kept=()
+        for line in "${todo[@]}"; do
+            case "$line" in wiki-*) log "skip   ${line% *}: no GenWiki passages at $genwiki_source (README: Tasks, wikireversal)" ;;
+                            *) kept+=("$line") ;; esac
+        done
+        [ "${#kept[@]}" -gt 0 ] || die "every selected run is a WikiReversal run, and the GenWiki passages are not at $genwiki_source"
+        todo=("${kept[@]}")
+    fi
     [ -n "$jobs" ] || { jobs=$cores; [ "$B" = build/cuda ] && jobs=1; }
     [ -n "${OMP_NUM_THREADS:-}" ] || export OMP_NUM_THREADS=$(( cores / jobs > 0 ? cores / jobs : 1 ))
     for seed in $seed_list; do
@@ -792,6 +807,7 @@ echo
 echo "Same split: a fact's forward and backward question in the same split (Table 3 = Table 8 left);"
 echo "different: each direction split on its own (Table 8 right). Mistral 7B (finetuned) is not"
 echo "reproduced: paper same 21 / 5.2, different 20 / 9.0."
+[ -f "$genwiki_source" ] || echo "**Not run on this machine: the GenWiki passages are not at \`$genwiki_source\`** (README, Tasks)."
 echo
 header "MLM 15% (same)" "MLM-U (same)" "AR (same)" "MLM 15% (diff.)" "MLM-U (diff.)" "AR (diff.)"
 ws=wiki-same; wd=wiki-different
