@@ -77,6 +77,17 @@ check "a run whose eval.csv is gone runs again, and only it" \
     [ "$(grep -c 'start  seed1/' "$tmp/third.log")" -eq 1 ] && grep -q 'start  seed1/star/ar' "$tmp/third.log" \
     && [ -f "$tmp/runs/smoke/seed1/star/ar/eval.csv" ]
 
+# a run depends on how its data set is made: other 01_data flags, and it runs again
+check "a run's config.txt names its data set's 01_data flags" \
+    grep -q -- '| data retrieval: 01_data --task retrieval --pairs 40 .*--seed 1 | 02_tokenize' "$tmp/runs/smoke/seed1/retrieval/ar/config.txt"
+if [ "$have_wiki" = 1 ]; then
+    # the same passages named by a path: 01_data gets --genwiki PATH, so a new data set
+    GENWIKI=$PWD/../shared/data/genwiki-hard/test.source ./run_all.sh --preset smoke --out "$tmp" --tasks wiki-same \
+        --objectives ar >"$tmp/fourth.log" 2>&1
+    check "changed data flags: the data set is made again and its run runs again" \
+        grep -q 'data  wiki-same (seed 1): .*--genwiki' "$tmp/fourth.log" && grep -q 'start  seed1/wiki-same/ar' "$tmp/fourth.log"
+fi
+
 # ---- selection, dry run, SLURM ----
 ./run_all.sh --preset paper --table t1 --dry-run >"$tmp/dry.log" 2>&1
 check "--table t1 --dry-run lists the 8 runs of Table 1" grep -q '^8 runs; estimated GPU time' "$tmp/dry.log"
