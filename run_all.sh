@@ -554,7 +554,12 @@ report=$results/RESULTS.md
 [ "$preset" = quick ] || report=$results/RESULTS-$preset.md
 mkdir -p "$results"
 
-eval_files() { local s; for s in $seed_list; do [ -f "$runs_root/seed$s/$1/eval.csv" ] && echo "$runs_root/seed$s/$1/eval.csv"; done; return 0; }
+# A run counts only if it is done with the settings of this preset as they are
+# now: a run made with other settings (say, before a data flag changed) is
+# left out of the tables and the plots, and its provenance row says so.
+dataset_of() { catalogue | awk -v id="$1" '$1 == id { print $2 }'; }
+run_current() { run_is_done "$1" "$2" "$(dataset_of "$1")"; }   # ID SEED
+eval_files() { local s; for s in $seed_list; do run_current "$1" "$s" && echo "$runs_root/seed$s/$1/eval.csv"; done; return 0; }
 # measure ID DIRECTION COLUMN: mean over seeds; DIRECTION "both" averages forward and backward
 measure() {
     local files
@@ -586,7 +591,9 @@ provenance() {
     for id in "$@"; do
         for s in $seed_list; do
             dir=$runs_root/seed$s/$id
-            if [ -f "$dir/eval.csv" ]; then
+            if [ -f "$dir/eval.csv" ] && ! run_current "$id" "$s"; then
+                echo "| $id | $s | made with other settings (see its config.txt): not counted | | |"
+            elif [ -f "$dir/eval.csv" ]; then
                 step=$(awk -F, 'NR == 2 { print $8 }' "$dir/eval.csv")
                 secs=$(awk '$1 == "train_seconds" { print $2 " s" }' "$dir/run.txt" 2>/dev/null)
                 echo "| $id | $s | \`$(cut -d'|' -f2 "$dir/config.txt" | sed 's/ --seed [0-9]*//; s/^ *//; s/ *$//')\` | $step | ${secs:--} |"
@@ -644,7 +651,7 @@ curves() {
     shift 4
     for spec in "$@"; do
         f=$runs_root/seed$first_seed/${spec%%:*}/log.csv
-        [ -f "$f" ] || continue
+        [ -f "$f" ] && run_current "${spec%%:*}" "$first_seed" || continue
         plot="$plot${plot:+, }'$f' using $xcol:(strcol(7) eq \"\" ? NaN : \$7) with linespoints title '${spec#*:} forward'"
         [ "${spec%%/*}" = star ] || plot="$plot, '$f' using $xcol:(strcol(8) eq \"\" ? NaN : \$8) with linespoints dt 2 title '${spec#*:} backward'"
     done
@@ -662,7 +669,7 @@ GP
 # pca OUT TITLE RUN: the entity PCA of 06_eval --pca, colored by entity and split
 pca_plot() {
     local f=$runs_root/seed$first_seed/$3/pca.csv var
-    [ -f "$f" ] || return 0
+    [ -f "$f" ] && run_current "$3" "$first_seed" || return 0
     var=$(sed -n 's/.*(together \([0-9.]*%\)).*/\1/p' "$f")
     gnuplot <<GP
 set terminal pngcairo size 700,600 noenhanced

@@ -88,6 +88,13 @@ if [ "$have_wiki" = 1 ]; then
         grep -q 'data  wiki-same (seed 1): .*--genwiki' "$tmp/fourth.log" && grep -q 'start  seed1/wiki-same/ar' "$tmp/fourth.log"
 fi
 
+# a run made with other settings is not counted in the report
+echo "changed" >>"$tmp/runs/smoke/seed1/star/mlmu/config.txt"
+./run_all.sh --preset smoke --out "$tmp" --report >"$tmp/report2.log" 2>&1
+check "a run made with other settings: its cell is '-' and its row says not counted" \
+    grep -q '^| star/mlmu | 1 | made with other settings' "$report" && \
+    [ "$(awk -F'|' '/^## Figure 5/ { on = 1 } on && /^\| accuracy/ { split($4, w, " "); print w[1]; exit }' "$report")" = "-" ]
+
 # ---- selection, dry run, SLURM ----
 ./run_all.sh --preset paper --table t1 --dry-run >"$tmp/dry.log" 2>&1
 check "--table t1 --dry-run lists the 8 runs of Table 1" grep -q '^8 runs; estimated GPU time' "$tmp/dry.log"
