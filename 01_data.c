@@ -2251,7 +2251,9 @@ static void generate_star(const Options *o, Rng *rng, ExampleList *list) {
  * An entity is a span of the line; the other words count as one-word chunks.
  * The copy of a query is a statement (its prompt and answer are both text to
  * learn, as a train query's are), with the same pair and the spans moved
- * along with their words. Test lines are not copied. */
+ * along with their words; it keeps the query's direction (a statement's is
+ * otherwise none), so that a trainer that holds a query out for validation
+ * holds out its copy too. Test lines are not copied. */
 static void add_reversed_lines(const Options *o, ExampleList *list) {
     int n_original = list->n, n_added = 0;
     Line line;
@@ -2314,7 +2316,8 @@ static void add_reversed_lines(const Options *o, ExampleList *list) {
             if (o->reverse == REVERSE_ENTITY) line_words(&line, "[/ent]");
             w = span_start[sp] - 1;
         }
-        add_line(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, e.pair, &line, NULL);
+        add_line(list, SPLIT_TRAIN, KIND_STATEMENT, e.kind == KIND_QUERY ? e.direction : DIR_NONE, e.pair,
+                 &line, NULL);
         n_added++;
     }
     if (n_added == 0)
@@ -2449,7 +2452,9 @@ int main(int argc, char **argv) {
     }
     int n_problems = count[0][KIND_PROBLEM][DIR_FORWARD] + count[1][KIND_PROBLEM][DIR_FORWARD];
     if (n_problems < list.n) {  /* the star task has only problems */
-        printf("statements:     %d train, %d test\n", count[0][KIND_STATEMENT][DIR_NONE],
+        printf("statements:     %d train, %d test\n",  /* (reversed query copies included) */
+               count[0][KIND_STATEMENT][DIR_NONE] + count[0][KIND_STATEMENT][DIR_FORWARD] +
+                   count[0][KIND_STATEMENT][DIR_BACKWARD],
                count[1][KIND_STATEMENT][DIR_NONE]);
         printf("train queries:  %d forward, %d backward\n", count[0][KIND_QUERY][DIR_FORWARD],
                count[0][KIND_QUERY][DIR_BACKWARD]);

@@ -421,8 +421,8 @@ static void parse_line(Corpus *c, char *line) {
     ex->n_prompt = split_words(c, field[4], "prompt");
     ex->n_answer = split_words(c, field[5], "answer");
     if (ex->n_prompt == 0) line_error("the prompt is empty");
-    if (ex->kind == KIND_STATEMENT && (ex->direction != DIR_NONE || ex->n_answer != 0))
-        line_error("a statement must have direction none and an empty answer");
+    if (ex->kind == KIND_STATEMENT && ex->n_answer != 0)  /* (its direction: see common.h) */
+        line_error("a statement must have an empty answer");
     if (ex->kind != KIND_STATEMENT && (ex->direction == DIR_NONE || ex->n_answer == 0))
         line_error("a %s must have direction forward or backward and a non-empty answer", KIND_NAMES[ex->kind]);
     ex->n_alt = n_fields == TEXT_FIELDS_MAX ? split_words(c, field[7], "alt") : 0;

@@ -2237,7 +2237,10 @@ static inline void next_batch_ids(int *ids, int B, const int *train_ids, int n_t
 
 /* Validation (--valid-fraction): the training queries of a random fraction of
  * the facts are held out, both directions of a fact together, the way the
- * test queries are. Which facts: a pure function of (pair, seed). */
+ * test queries are. Which facts: a pure function of (pair, seed). Their
+ * reversed copies (01_data --reverse: statements that keep the query's
+ * direction) are not trained on either, or the model would have seen the
+ * validation answers. */
 static inline int pair_is_held_out(int pair, uint64_t seed, float fraction) {
     Rng r;
     rng_seed(&r, seed * 1000003u + (uint64_t)pair + 0x7a11dull);
@@ -2352,10 +2355,11 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     int n_train = 0, n_valid_queries = 0;
     for (int i = 0; i < (int)train.header.n_examples; i++) {
         const ExampleRecord *e = &train.examples[i];
-        if (e->kind != KIND_STATEMENT && pair_is_held_out(e->pair, tc->seed, tc->valid_fraction))
+        int held_out = e->direction != DIR_NONE && pair_is_held_out(e->pair, tc->seed, tc->valid_fraction);
+        if (held_out && e->kind != KIND_STATEMENT)
             valid_queries[n_valid_queries++] = i;
-        else
-            train_ids[n_train++] = i;
+        else if (!held_out)
+            train_ids[n_train++] = i;   /* (a held-out query's reversed copy is neither) */
     }
     if (n_train == 0) die("'%s': no training examples left after holding out validation queries", train_path);
     if (o->eval_limit > 0 && n_valid_queries > o->eval_limit) n_valid_queries = o->eval_limit;

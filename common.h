@@ -205,7 +205,9 @@ static const char *const DIR_NAMES[] = {"none", "forward", "backward"};
  *   test   query  backward  18  [key_of] v4 v2 :  k8 k0  value:1-3,key:4-6
  *
  * split: train|test; kind: statement|query|problem; direction:
- * none|forward|backward; pair: index of the fact the example is about;
+ * none|forward|backward (a statement's is none, but for the reversed copy of
+ * a query, 01_data --reverse, which keeps the query's); pair: index of the
+ * fact the example is about;
  * prompt: space-separated words the model is given; answer: the words it must
  * produce (empty for a statement, which is all prompt); spans: comma-separated
  * label:start-end entity spans, in word positions of "prompt answer" (end

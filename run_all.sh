@@ -179,7 +179,8 @@ for o in ${objectives//,/ }; do objective_cmd "$o" >/dev/null; done
 # For each data set: the 01_data flags (after --task) and the 02_tokenize flags.
 # For each task: the model, and the training flags of the AR runs and of the
 # masked/permutation runs (MLM-r, MLM-U and PLM share one setting, so they
-# differ only in their ranks). Every objective of a task gets the same steps.
+# differ only in their ranks). Every objective of a task gets the same steps
+# (AR w/ reverse twice as many: its data set is twice as large; train_flags).
 # The quick numbers were chosen by the measurements in README.md.
 declare -A data_flags tok_flags model train_ar train_mlm avg_len vocab_est
 task_of() { case "$1" in wiki-*) echo wikireversal ;; *-rev-*) echo "${1%%-rev-*}" ;; *) echo "$1" ;; esac; }
@@ -292,9 +293,17 @@ if [ "$preset" = paper ]; then
 fi
 
 train_flags() { # ID DATASET -> the trainer's flags for that run
-    local id=$1 ds=$2 key
+    local id=$1 ds=$2 key flags steps
     key=$(settings_key "$ds")
-    if is_ar "${id#*/}"; then echo "${train_ar[$key]}"; else echo "${train_mlm[$key]}"; fi
+    if is_ar "${id#*/}"; then flags=${train_ar[$key]}; else flags=${train_mlm[$key]}; fi
+    # A reversed data set (AR w/ reverse) holds every training line twice, as
+    # written and reversed: twice the steps, so each line is seen as often as
+    # in the plain AR run (with the same steps it was still memorizing).
+    case "$ds" in *-rev-*)
+        steps=$(sed -n 's/.*--steps \([0-9]*\).*/\1/p' <<<"$flags")
+        flags=${flags/--steps $steps/--steps $(( 2 * steps ))} ;;
+    esac
+    echo "$flags"
 }
 
 # ============================================================================
@@ -324,8 +333,12 @@ data_flags_of() { # DATASET SEED -> the 01_data flags that make it
     [ -n "${GENWIKI:-}" ] && [ "$task" = wikireversal ] && flags="$flags --genwiki $GENWIKI"
     echo "$flags"
 }
+# data_version: raise it when 01_data or 02_tokenize make other data from the
+# same flags, so that data sets (and the runs on them) made before are remade.
+# 2: the reversed copy of a query keeps its direction (2026-12-02).
+data_version=2
 data_config() { # DATASET SEED -> one line naming how the data set is made
-    echo "01_data $(data_flags_of "$1" "$2") | 02_tokenize ${tok_flags[$(settings_key "$1")]:-}"
+    echo "data v$data_version: 01_data $(data_flags_of "$1" "$2") | 02_tokenize ${tok_flags[$(settings_key "$1")]:-}"
 }
 prepare_data() {
     local ds=$1 seed=$2 dir=$data_root/seed$seed/$1 key flags want

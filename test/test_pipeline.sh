@@ -49,6 +49,16 @@ $B/05_train_mlmu --data "$tmp/d" --out "$tmp/valid-split" $MODEL --steps 30 --va
 $B/05_train_mlmu --resume "$tmp/valid-split/model.ckpt" --data "$tmp/d" --out "$tmp/valid-split" --quiet >/dev/null
 check "--valid-fraction: resume is bit-identical, best.ckpt too" \
     cmp -s "$tmp/valid/model.ckpt" "$tmp/valid-split/model.ckpt" && cmp -s "$tmp/valid/best.ckpt" "$tmp/valid-split/best.ckpt"
+# with reversed copies (01_data --reverse token), a held-out query's copy is not trained on
+# either: every trained line has its copy, so twice the sequences, and the same validation set
+$B/01_data --pairs 60 --out "$tmp/d-rev" --seed 3 --reverse token >/dev/null || fail "01_data --reverse"
+$B/02_tokenize --in "$tmp/d-rev/examples.txt" >/dev/null || fail "02_tokenize (reversed)"
+counts() { $B/04_train_ar --data "$1" --out "$2" ${MODEL/--quiet/} --steps 1 --valid-fraction 0.3 |
+           sed -n 's/.* \([0-9]*\) train sequences, \([0-9]*\) validation queries.*/\1 \2/p'; }
+read -r n_plain v_plain <<<"$(counts "$tmp/d" "$tmp/count-plain")"
+read -r n_rev v_rev <<<"$(counts "$tmp/d-rev" "$tmp/count-rev")"
+check "--valid-fraction with reversed copies: $n_rev train sequences = 2 x $n_plain, validation $v_rev = $v_plain (> 0)" \
+    [ -n "$n_plain" ] && [ "$n_rev" -eq $(( 2 * n_plain )) ] && [ "$v_rev" -eq "$v_plain" ] && [ "$v_plain" -gt 0 ]
 $B/05_train_mlmu --data "$tmp/d" --out "$tmp/plm" $MODEL --steps 20 --objective plm >/dev/null
 $B/05_train_mlmu --data "$tmp/d" --out "$tmp/plm-split" $MODEL --steps 20 --objective plm --stop-at 10 >/dev/null
 $B/05_train_mlmu --resume "$tmp/plm-split/model.ckpt" --data "$tmp/d" --out "$tmp/plm-split" --quiet >/dev/null

@@ -79,7 +79,7 @@ check "a run whose eval.csv is gone runs again, and only it" \
 
 # a run depends on how its data set is made: other 01_data flags, and it runs again
 check "a run's config.txt names its data set's 01_data flags" \
-    grep -q -- '| data retrieval: 01_data --task retrieval --pairs 40 .*--seed 1 | 02_tokenize' "$tmp/runs/smoke/seed1/retrieval/ar/config.txt"
+    grep -q -- '| data retrieval: data v[0-9]*: 01_data --task retrieval --pairs 40 .*--seed 1 | 02_tokenize' "$tmp/runs/smoke/seed1/retrieval/ar/config.txt"
 if [ "$have_wiki" = 1 ]; then
     # the same passages named by a path: 01_data gets --genwiki PATH, so a new data set
     GENWIKI=$PWD/../shared/data/genwiki-hard/test.source ./run_all.sh --preset smoke --out "$tmp" --tasks wiki-same \
