@@ -319,6 +319,61 @@ static void crossentropy_forward_backward_gpu(float *logits, float *losses, cons
                                               int want_grad);
 #endif
 
+/* ---- which kernels run the CPU's matrix products ----
+ * OpenBLAS chooses its kernels for the CPU when the program loads. On a CPU
+ * it does not recognise it falls back to its oldest generic ones, "Prescott"
+ * (SSE3, 4 floats at a time): on the development machine, an Intel Xeon that
+ * OpenBLAS 0.3.21 does not know (family 6, model 207), that made training 3x
+ * slower than its AVX-512 kernels (README, "Benchmark"). The environment
+ * variable OPENBLAS_CORETYPE overrides the choice, but only when the library
+ * loads, so a running program can only say which value to use: run_all.sh
+ * and `make bench` ask (03_model --blas-coretype) and set it. */
+#ifdef USE_CBLAS
+#ifdef __cplusplus
+extern "C"
+#endif
+char *openblas_get_corename(void); /* OpenBLAS's own; not in every cblas.h */
+#endif
+
+static inline const char *blas_kernels(void) {
+#ifdef USE_CBLAS
+    return openblas_get_corename();
+#else
+    return "none: the hand-written OpenMP matmul";
+#endif
+}
+
+/* Does /proc/cpuinfo list this CPU flag (e.g. "avx2")? 0 where it cannot tell. */
+static inline int cpu_has_flag(const char *flag) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 0;
+    static char line[8192];
+    int found = 0;
+    size_t n = strlen(flag);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5)) continue;
+        for (char *p = strstr(line, flag); p; p = strstr(p + 1, flag))
+            if (p[-1] == ' ' && (p[n] == ' ' || p[n] == '\n')) found = 1;
+        break; /* the first CPU's flags are enough */
+    }
+    fclose(f);
+    return found;
+}
+
+/* The OPENBLAS_CORETYPE this CPU should run with, where OpenBLAS fell back to
+ * its generic kernels and the CPU has better ones; NULL where it did not. */
+static inline const char *blas_better_coretype(void) {
+#ifdef USE_CBLAS
+    const char *kernels = openblas_get_corename();
+    if (!kernels || strcmp(kernels, "Prescott") != 0) return NULL;
+    if (cpu_has_flag("avx512f") && cpu_has_flag("avx512bw") && cpu_has_flag("avx512dq") &&
+        cpu_has_flag("avx512vl"))
+        return "SkylakeX";
+    if (cpu_has_flag("avx2") && cpu_has_flag("fma")) return "Haswell";
+#endif
+    return NULL;
+}
+
 /* ---- matmul: out (N, OC) = inp (N, IC) @ weight (OC, IC)^T + bias (OC) ---- */
 /* The readable reference, used when no CBLAS is available (and tested
  * against it): one dot product per output element, rows across threads. */
@@ -2387,12 +2442,19 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     if (!o->quiet)
         printf("training %s: %zu parameters (%d layers, %d heads, width %d, vocab %d), %d train "
                "sequences, %d validation queries, %d test queries, steps %d..%d, batch %d, on %s%s "
-               "(%d CPU threads)%s\n",
+               "(%d CPU threads, BLAS kernels %s)%s\n",
                OBJECTIVE_NAMES[objective], model.n_params, model.config.n_layer,
                model.config.n_head, model.config.n_embd, model.config.vocab_size, n_train,
                n_valid_queries, n_test_queries, h.step, end_step, tc->batch_size,
                DEVICE_NAMES[g_device], g_device == DEVICE_CUDA && o->tf32 ? " (TF32)" : "",
-               omp_get_max_threads(), tc->ema_decay > 0 ? "; evaluating the weight average (--ema)" : "");
+               omp_get_max_threads(), blas_kernels(),
+               tc->ema_decay > 0 ? "; evaluating the weight average (--ema)" : "");
+    const char *better = g_device == DEVICE_CPU ? blas_better_coretype() : NULL;
+    if (better && !getenv("OPENBLAS_CORETYPE"))
+        fprintf(stderr, "warning: OpenBLAS does not recognise this CPU and runs its generic '%s' "
+                        "kernels; OPENBLAS_CORETYPE=%s runs its faster ones (3x faster training on "
+                        "the development machine; run_all.sh and make bench set it)\n",
+                blas_kernels(), better);
 
     double t_start = now_seconds(), t_report = t_start;
     int first_step = h.step;
@@ -2511,7 +2573,10 @@ static inline void usage(void) {
            "  --heads N       attention heads (default 4)\n"
            "  --embd N        width C, a multiple of heads with an even head size (default 128)\n"
            "  --max-len N     longest sequence (default: the data's longest)\n"
-           "  --seed N        initialization seed (default 1)\n");
+           "  --seed N        initialization seed (default 1)\n"
+           "  --blas-coretype print the OPENBLAS_CORETYPE this CPU should run with, where\n"
+           "                  OpenBLAS falls back to its slow generic kernels (nothing where\n"
+           "                  it does not), and exit\n");
 }
 
 int main(int argc, char **argv) {
@@ -2521,7 +2586,11 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(); return 0; }
-        else if (!strcmp(a, "--data")) data_dir = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--blas-coretype")) {
+            const char *better = blas_better_coretype();
+            if (better) printf("%s\n", better);
+            return 0;
+        } else if (!strcmp(a, "--data")) data_dir = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--out")) out = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--layers")) c.n_layer = (int)parse_long(a, flag_value(argc, argv, &i), 1, 64);
         else if (!strcmp(a, "--heads")) c.n_head = (int)parse_long(a, flag_value(argc, argv, &i), 1, 256);

@@ -76,7 +76,12 @@ build/bench: test/bench.c $(MODEL_DEPS) | build
 test: all
 	bash test/run_tests.sh
 
-bench: build/bench
+# OPENBLAS_CORETYPE: where OpenBLAS does not recognise the CPU, its faster
+# kernels instead of the generic ones (03_model.cu, "which kernels")
+bench: build/bench build/03_model
+	@ct=$$(./build/03_model --blas-coretype); \
+	if [ -z "$$OPENBLAS_CORETYPE" ] && [ -n "$$ct" ]; then \
+		echo "OPENBLAS_CORETYPE=$$ct (OpenBLAS does not recognise this CPU)"; export OPENBLAS_CORETYPE=$$ct; fi; \
 	./build/bench
 
 # ---- the GPU build: nvcc compiles the same sources (section 2g included) ----

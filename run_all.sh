@@ -494,6 +494,16 @@ if [ "$report_only" = 0 ]; then
     start=$(date +%s)
     log "build"
     make -s -j"$cores" all >/dev/null
+    # OpenBLAS runs its slow generic kernels on a CPU it does not recognise
+    # (3x slower training on the development machine); 03_model says which
+    # kernels this CPU should use instead (03_model.cu, "which kernels").
+    if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+        coretype=$(./build/03_model --blas-coretype)
+        if [ -n "$coretype" ]; then
+            export OPENBLAS_CORETYPE=$coretype
+            log "OpenBLAS does not recognise this CPU: OPENBLAS_CORETYPE=$coretype (its $coretype kernels, not the generic ones)"
+        fi
+    fi
     if [ -n "$only_run" ]; then
         line=$(catalogue | awk -v id="$only_run" '$1 == id { print $1, $2 }')
         [ -n "$line" ] || die "no run '$only_run' in the catalogue"

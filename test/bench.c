@@ -72,14 +72,14 @@ static void print_machine(void) {
             }
         fclose(f);
     }
-    printf("machine: %s, %ld cores online, %d OpenMP threads, matmul: %s\n", model,
+    printf("machine: %s, %ld cores online, %d OpenMP threads, matmul: %s%s\n", model,
            sysconf(_SC_NPROCESSORS_ONLN), omp_get_max_threads(),
 #ifdef USE_CBLAS
-           "CBLAS (OpenBLAS)"
+           "CBLAS (OpenBLAS), kernels ",
 #else
-           "hand-written OpenMP reference"
+           "",
 #endif
-    );
+           blas_kernels());
 }
 
 #ifdef __CUDACC__

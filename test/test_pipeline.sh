@@ -110,6 +110,26 @@ $B/04_train_ar --init "$tmp/init.ckpt" --data "$tmp/d" --out "$tmp/from-init" $M
 check "training from 03_model's init.ckpt equals training from flags (same seed)" \
     cmp -s "$tmp/straight-04_train_ar/model.ckpt" "$tmp/from-init/model.ckpt"
 
+# ---- 03_model --blas-coretype: the OpenBLAS kernels this CPU should use ----
+# Nothing where OpenBLAS recognises the CPU; where it does not (it runs its
+# generic Prescott kernels), a core type whose kernels, once set, it runs.
+coretype=$(env -u OPENBLAS_CORETYPE $B/03_model --blas-coretype)
+case "$coretype" in
+    "") echo "SKIP: 03_model --blas-coretype: OpenBLAS recognises this CPU, nothing to override" ;;
+    SkylakeX|Haswell)
+        check "03_model --blas-coretype: with OPENBLAS_CORETYPE=$coretype set, nothing more to suggest" \
+            [ -z "$(OPENBLAS_CORETYPE=$coretype $B/03_model --blas-coretype)" ]
+        OPENBLAS_CORETYPE=$coretype $B/04_train_ar --data "$tmp/d" --out "$tmp/kernels" \
+            --layers 2 --embd 32 --heads 2 --batch 16 --steps 1 --eval-every 10 >"$tmp/kernels.out" 2>&1
+        check "with OPENBLAS_CORETYPE=$coretype the trainer runs OpenBLAS's $coretype kernels" \
+            grep -q "BLAS kernels $coretype" "$tmp/kernels.out"
+        env -u OPENBLAS_CORETYPE $B/04_train_ar --data "$tmp/d" --out "$tmp/kernels2" \
+            --layers 2 --embd 32 --heads 2 --batch 16 --steps 1 --eval-every 10 >/dev/null 2>"$tmp/kernels2.err"
+        check "without it the trainer warns, naming OPENBLAS_CORETYPE=$coretype" \
+            grep -q "OPENBLAS_CORETYPE=$coretype" "$tmp/kernels2.err" ;;
+    *) fail "03_model --blas-coretype printed '$coretype'" ;;
+esac
+
 # ---- 06_eval outputs ----
 $B/06_eval --model "$tmp/straight-05_train_mlmu/model.ckpt" --data "$tmp/d" >"$tmp/eval.out" 2>&1
 check "06_eval writes eval.csv with a forward and a backward row" \
