@@ -41,7 +41,8 @@
  *      the readable reference)
  *   2g. the same layers as CUDA kernels (only when compiled with nvcc)
  *   3. the model: forward, backward, AdamW, checkpoints
- *   4. batches and greedy left-to-right decoding (used by 04, 05 and 06)
+ *   4. batches and greedy decoding, left to right or surest position first
+ *      (used by 04, 05 and 06)
  *   5. the training driver shared by 04 and 05 (they differ only in ranks)
  *   6. main: build a model from flags and write its initial checkpoint
  *
@@ -2023,6 +2024,40 @@ typedef struct {
     int alt_exact[3];      /* of which the greedy output is the alt answer: "incorrect inference" */
 } DecodeStats;
 
+/* Score one decoded query: `gen` holds its answer tokens (answer_len of
+ * them; the answer ends at its first EOS). Adds it to the stats by direction
+ * and, if `out` is not NULL, copies the answer there, terminated by -1. */
+static inline void decode_score_query(DecodeStats *st, const TokenData *d, const ExampleRecord *e,
+                                      const int32_t *gen, int32_t *out, int max_len) {
+    int answer_len = e->length - e->answer_start, dir = e->direction;
+    int gen_len = 0; /* up to the first EOS (inclusive) or the gold length */
+    while (gen_len < answer_len) {
+        gen_len++;
+        if (gen[gen_len - 1] == TOK_EOS) break;
+    }
+    int all_right = gen_len == answer_len;
+    for (int t = 0; t < answer_len; t++) {
+        int gold = d->tokens[e->offset + e->answer_start + t];
+        int right = t < gen_len && gen[t] == gold;
+        st->tokens_right[dir] += right;
+        all_right &= right;
+    }
+    st->n[dir]++;
+    st->tokens[dir] += answer_len;
+    st->exact[dir] += all_right;
+    if (e->alt_length > 0) { /* the output up to its EOS is the alt answer */
+        const int32_t *alt = d->tokens + e->alt_offset;
+        int is_alt = gen_len == e->alt_length + 1 && gen[e->alt_length] == TOK_EOS;
+        for (int t = 0; is_alt && t < e->alt_length; t++) is_alt = gen[t] == alt[t];
+        st->alt_n[dir]++;
+        st->alt_exact[dir] += is_alt;
+    }
+    if (out) {
+        for (int t = 0; t < gen_len; t++) out[t] = gen[t];
+        if (gen_len < max_len) out[gen_len] = -1;
+    }
+}
+
 /* Greedy left-to-right decoding (DESIGN.md section 2). For each query: the
  * prompt is context; to predict answer position t the model sees the prompt
  * and the t tokens generated so far, and position t is the one query. It
@@ -2097,42 +2132,110 @@ static inline DecodeStats decode_queries(Model *m, int objective, const TokenDat
                 if (best == TOK_EOS || step + 1 >= e->length - e->answer_start) done[b] = 1;
             }
         }
-        for (int b = 0; b < n; b++) {
-            const ExampleRecord *e = &d->examples[query_ids[start + b]];
-            int answer_len = e->length - e->answer_start, dir = e->direction;
-            /* the generated answer ends at its first EOS (inclusive) or at the gold length */
-            int gen_len = 0;
-            while (gen_len < answer_len) {
-                gen_len++;
-                if (generated[b * max_len + gen_len - 1] == TOK_EOS) break;
-            }
-            int all_right = gen_len == answer_len;
-            for (int t = 0; t < answer_len; t++) {
-                int gold = d->tokens[e->offset + e->answer_start + t];
-                int right = t < gen_len && generated[b * max_len + t] == gold;
-                st.tokens_right[dir] += right;
-                all_right &= right;
-            }
-            st.n[dir]++;
-            st.tokens[dir] += answer_len;
-            st.exact[dir] += all_right;
-            if (e->alt_length > 0) { /* the output up to its EOS is the alt answer */
-                const int32_t *alt = d->tokens + e->alt_offset;
-                int is_alt = gen_len == e->alt_length + 1 && generated[b * max_len + e->alt_length] == TOK_EOS;
-                for (int t = 0; is_alt && t < e->alt_length; t++) is_alt = generated[b * max_len + t] == alt[t];
-                st.alt_n[dir]++;
-                st.alt_exact[dir] += is_alt;
-            }
-            if (outputs) {
-                int32_t *out = outputs + (size_t)(start + b) * max_len;
-                for (int t = 0; t < gen_len; t++) out[t] = generated[b * max_len + t];
-                if (gen_len < max_len) out[gen_len] = -1;
-            }
-        }
+        for (int b = 0; b < n; b++)
+            decode_score_query(&st, d, &d->examples[query_ids[start + b]], generated + b * max_len,
+                               outputs ? outputs + (size_t)(start + b) * max_len : NULL, max_len);
     }
     batch_free(&bt);
     free(generated);
     free(done);
+    return st;
+}
+
+/* Decoding in the order the model is surest of (an option of 06_eval, not
+ * the paper's protocol: the paper decodes every model left to right).
+ *
+ * A model trained on every factorization (MLM-U, PLM) can fill an answer in
+ * any order, not only left to right. Here the answer is a canvas of the gold
+ * answer's length (the one thing this decoder is told about the answer, as a
+ * masked-diffusion sampler is told its sequence length). Every step scores
+ * all the unfilled positions at once, each from the prompt and the filled
+ * ones, and fills the single position whose most likely token has the
+ * highest probability; answer_len steps fill the canvas. The answer then ends
+ * at its first EOS and is scored as left-to-right answers are.
+ *
+ * Ranks: MLM models see the known tokens at rank 0 and every unfilled
+ * position at rank 1 (an unfilled position sees no other unfilled one, as a
+ * masked position sees no other masked one in training). PLM models see the
+ * prompt at ranks 0..a-1 (a = answer_start), the filled answer positions at
+ * ranks a, a+1, ... in the order they were filled, and every unfilled
+ * position at the next rank: the situation of a random permutation whose
+ * first a + filled entries are exactly those. AR models were trained on one
+ * order only; the caller refuses them. */
+static inline DecodeStats decode_queries_by_confidence(Model *m, int objective, const TokenData *d,
+                                                       const int *query_ids, int n_queries, int batch_size,
+                                                       int32_t *outputs) {
+    DecodeStats st;
+    memset(&st, 0, sizeof st);
+    int max_len = (int)d->header.max_len;
+    Batch bt;
+    batch_init(&bt, batch_size, max_len);
+    int32_t *canvas = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)batch_size * max_len);  /* -1: unfilled */
+    int32_t *fill_rank = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)batch_size * max_len); /* PLM ranks */
+    float *best_prob = (float *)xmalloc(sizeof(float) * batch_size);
+    int *best_pos = (int *)xmalloc(sizeof(int) * batch_size), *best_tok = (int *)xmalloc(sizeof(int) * batch_size);
+    int ar_ranks = objective_decodes_with_ar_ranks(objective);
+    for (int start = 0; start < n_queries; start += batch_size) {
+        int n = n_queries - start < batch_size ? n_queries - start : batch_size;
+        int T = 1, max_answer = 0;
+        for (int b = 0; b < n; b++) {
+            const ExampleRecord *e = &d->examples[query_ids[start + b]];
+            if (e->length > T) T = e->length;
+            if (e->length - e->answer_start > max_answer) max_answer = e->length - e->answer_start;
+            for (int t = 0; t < max_len; t++) canvas[b * max_len + t] = -1;
+        }
+        for (int step = 0; step < max_answer; step++) {
+            bt.B = n;
+            bt.T = T;
+            bt.n_scored = 0;
+            for (int b = 0; b < n; b++) {
+                const ExampleRecord *e = &d->examples[query_ids[start + b]];
+                int a = e->answer_start, answer_len = e->length - a, n_filled = step < answer_len ? step : answer_len;
+                for (int t = 0; t < T; t++) {
+                    int32_t tok = TOK_PAD, rank = RANK_NEVER;
+                    if (t < a) { tok = d->tokens[e->offset + t]; rank = ar_ranks ? t : 0; }
+                    else if (t < e->length && canvas[b * max_len + t - a] >= 0) {
+                        tok = canvas[b * max_len + t - a];
+                        rank = ar_ranks ? a + fill_rank[b * max_len + t - a] : 0;
+                    } else if (t < e->length) rank = ar_ranks ? a + n_filled : 1; /* unfilled: a query */
+                    bt.tokens[b * T + t] = tok;
+                    bt.ranks[b * T + t] = rank;
+                }
+                bt.lengths[b] = e->length;
+                best_prob[b] = -1.0f;
+                if (step < answer_len) /* this row still has unfilled positions: score them all */
+                    for (int t = a; t < e->length; t++)
+                        if (canvas[b * max_len + t - a] < 0) batch_score(&bt, b, t); /* target unused: PAD */
+            }
+            if (bt.n_scored == 0) break;
+            model_forward(m, &bt, 0);
+            for (int s = 0; s < bt.n_scored; s++) {
+                int b = bt.scored[s] / T, t = bt.scored[s] % T;
+                const float *z = model_logits(m) + (size_t)s * m->config.vocab_size;
+                int top = 0;
+                for (int v = 1; v < m->config.vocab_size; v++) if (z[v] > z[top]) top = v;
+                double sum = 0.0; /* the top token's probability: 1 / sum_v exp(z_v - z_top) */
+                for (int v = 0; v < m->config.vocab_size; v++) sum += exp((double)z[v] - z[top]);
+                float prob = (float)(1.0 / sum);
+                if (prob > best_prob[b]) { best_prob[b] = prob; best_pos[b] = t; best_tok[b] = top; }
+            }
+            for (int b = 0; b < n; b++) {
+                if (best_prob[b] < 0.0f) continue;
+                int a = d->examples[query_ids[start + b]].answer_start;
+                canvas[b * max_len + best_pos[b] - a] = best_tok[b];
+                fill_rank[b * max_len + best_pos[b] - a] = step;
+            }
+        }
+        for (int b = 0; b < n; b++)
+            decode_score_query(&st, d, &d->examples[query_ids[start + b]], canvas + b * max_len,
+                               outputs ? outputs + (size_t)(start + b) * max_len : NULL, max_len);
+    }
+    batch_free(&bt);
+    free(canvas);
+    free(fill_rank);
+    free(best_prob);
+    free(best_pos);
+    free(best_tok);
     return st;
 }
 

@@ -10,6 +10,10 @@
  * rank 0 and the position to fill at rank 1, the situation it was trained on.
  * The checkpoint says which objective trained it; nothing else is needed.
  *
+ * --order confidence (not the paper's protocol) lets a model trained on every
+ * order fill the answer in the order it is surest of instead
+ * (decode_queries_by_confidence in 03_model.cu).
+ *
  * Metrics: exact match (the whole answer, EOS included) and per-token accuracy
  * (answer positions where the greedy output has the gold token). For a star
  * graph problem the answer is the whole path, so exact match is the full-path
@@ -162,13 +166,17 @@ static void write_entity_pca(Model *m, int objective, const char *data_dir, cons
 
 static void usage(void) {
     printf("usage: 06_eval --model FILE --data DIR [options]\n"
-           "Greedy left-to-right answers to every query of a split; exact match and per-token\n"
-           "accuracy by direction.\n"
+           "Greedy answers (left to right unless --order says otherwise) to every query of a\n"
+           "split; exact match and per-token accuracy by direction.\n"
            "  --model FILE    checkpoint from 04_train_ar or 05_train_mlmu\n"
            "  --data DIR      tokenized data: DIR/SPLIT.bin and DIR/vocab.txt\n"
            "  --split NAME    test or train (default test)\n"
            "  --out PREFIX    output prefix (default: the checkpoint's directory + /eval[-SPLIT])\n"
            "  --batch N       queries decoded at once (default 256)\n"
+           "  --order O       left-to-right (default; the paper's protocol for every model) or\n"
+           "                  confidence: fill the answer (of the gold answer's length) one\n"
+           "                  position at a time, the position the model is surest of first;\n"
+           "                  for models trained on every order (MLM, MLM-U, PLM), not AR\n"
            "  --label NAME    model name in the outputs (default: the objective)\n"
            "  --pca FILE      also write the entity representations' PCA (Figure 4b/c) as CSV\n"
            "  --raw-weights   a model trained with --ema: evaluate its trained weights, not\n"
@@ -179,7 +187,7 @@ static void usage(void) {
 
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data_dir = NULL, *split = "test", *out_prefix = NULL, *label = NULL;
-    const char *device = "auto", *pca_path = NULL;
+    const char *device = "auto", *pca_path = NULL, *order = "left-to-right";
     int batch = 256, raw_weights = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -191,12 +199,16 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--label")) label = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--device")) device = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--pca")) pca_path = flag_value(argc, argv, &i);
+        else if (!strcmp(a, "--order")) order = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--raw-weights")) raw_weights = 1;
         else if (!strcmp(a, "--batch")) batch = (int)parse_long(a, flag_value(argc, argv, &i), 1, 1000000);
         else die("unknown flag '%s' (see --help)", a);
     }
     if (!model_path || !data_dir) die("--model and --data are required (see --help)");
     if (strcmp(split, "test") && strcmp(split, "train")) die("--split must be test or train, got '%s'", split);
+    int by_confidence = !strcmp(order, "confidence");
+    if (!by_confidence && strcmp(order, "left-to-right"))
+        die("--order must be left-to-right or confidence, got '%s'", order);
 
     char data_path[1024], vocab_path[1024], prefix[1024];
     snprintf(data_path, sizeof data_path, "%s/%s.bin", data_dir, split);
@@ -226,6 +238,9 @@ int main(int argc, char **argv) {
             model.config.max_seq_len, data_path, data.header.max_len);
     int objective = h.train.objective;
     if (!label) label = OBJECTIVE_NAMES[objective];
+    if (by_confidence && (objective == OBJ_AR || objective == OBJ_NONE))
+        die("--order confidence: '%s' was trained %s, on the left-to-right order only; it decodes left to right",
+            model_path, objective == OBJ_AR ? "AR" : "by nothing (an initial checkpoint)");
 
     int *queries = (int *)xmalloc(sizeof(int) * (data.header.n_examples + 1));
     int n_queries = collect_queries(&data, queries, 0);
@@ -233,7 +248,9 @@ int main(int argc, char **argv) {
     int max_len = (int)data.header.max_len;
     int32_t *answers = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)n_queries * max_len);
     double t0 = now_seconds();
-    DecodeStats st = decode_queries(&model, objective, &data, queries, n_queries, batch, answers);
+    DecodeStats st = by_confidence
+        ? decode_queries_by_confidence(&model, objective, &data, queries, n_queries, batch, answers)
+        : decode_queries(&model, objective, &data, queries, n_queries, batch, answers);
     double seconds = now_seconds() - t0;
 
     /* ---- outputs: CSV, markdown, every answer ---- */
@@ -246,9 +263,9 @@ int main(int argc, char **argv) {
     FILE *md = output_open(md_path);
     fprintf(md, "| model | split | direction | queries | exact match %% | token accuracy %% | incorrect inference %% |\n"
                 "|---|---|---|---|---|---|---|\n");
-    printf("%s (%s, step %d%s) on %s: %d queries in %.1fs on %s\n", model_path, OBJECTIVE_NAMES[objective],
+    printf("%s (%s, step %d%s) on %s: %d queries in %.1fs on %s%s\n", model_path, OBJECTIVE_NAMES[objective],
            h.step, !h.has_ema ? "" : raw_weights ? ", trained weights" : ", weight average", data_path,
-           n_queries, seconds, DEVICE_NAMES[g_device]);
+           n_queries, seconds, DEVICE_NAMES[g_device], by_confidence ? ", decoded surest position first" : "");
     for (int dir = DIR_FORWARD; dir <= DIR_BACKWARD; dir++) {
         if (st.n[dir] == 0) continue;
         double em = percent(st.exact[dir], st.n[dir]);

@@ -104,6 +104,34 @@ $B/06_eval --model "$tmp/star-mlmu/model.ckpt" --data "$tmp/star" >/dev/null 2>&
 check "06_eval decodes every star-graph problem (20 paths)" \
     [ "$(awk -F, 'NR > 1 && $4 == "forward" { print $5 }' "$tmp/star-mlmu/eval.csv")" = 20 ]
 
+# ---- 06_eval --order confidence (fills the surest answer position first) ----
+# It must never read the gold answer (only its length): give every test problem
+# another problem's path as its gold answer and the model's answers must stay
+# the same, for MLM-U and for PLM ranks. (Checked by breaking the decoder on
+# purpose, showing one gold token to the others: the PLM model's answers change,
+# so this check fails; the MLM-U model's answers, which lean on the prompt
+# alone after 200 steps, do not. The MLM-U check covers the other rank path.)
+awk -F'\t' 'BEGIN { OFS = "\t" } $1 == "test" { n++; line[n] = $0; ans[n] = $6; next } { print }
+    END { for (i = 1; i <= n; i++) { split(line[i], f, "\t"); f[6] = ans[i % n + 1]
+          out = f[1]; for (k = 2; k <= 8; k++) out = out "\t" f[k]; print out } }' \
+    "$tmp/star/examples.txt" >"$tmp/star-other.txt"
+mkdir -p "$tmp/star2" && mv "$tmp/star-other.txt" "$tmp/star2/examples.txt"
+$B/02_tokenize --in "$tmp/star2/examples.txt" >/dev/null
+$B/05_train_mlmu --objective plm --data "$tmp/star" --out "$tmp/star-plm" $MODEL --steps 200 >/dev/null
+$B/05_train_mlmu --data "$tmp/star" --out "$tmp/star-mlmu200" $MODEL --steps 200 >/dev/null
+model_answers() { cut -f 4 "$1" | tail -n +2; }
+same_nonempty() { [ -s "$1" ] && cmp -s "$1" "$2"; }
+same_answers_other_gold() {  # 20 answers, the same in both files, while the gold answers differ
+    [ "$(model_answers "$1" | grep -c .)" = 20 ] && [ "$(model_answers "$1")" = "$(model_answers "$2")" ] &&
+        ! cmp -s <(cut -f 3 "$1") <(cut -f 3 "$2")
+}
+for run in star-mlmu200 star-plm; do
+    $B/06_eval --model "$tmp/$run/model.ckpt" --data "$tmp/star" --order confidence --out "$tmp/$run/conf" >/dev/null 2>&1
+    $B/06_eval --model "$tmp/$run/model.ckpt" --data "$tmp/star2" --order confidence --out "$tmp/$run/conf2" >/dev/null 2>&1
+    check "06_eval --order confidence ($run): given other gold answers of the same length, the same 20 answers" \
+        same_answers_other_gold "$tmp/$run/conf.answers.txt" "$tmp/$run/conf2.answers.txt"
+done
+
 # ---- 03_model's checkpoint is the same model the trainer builds ----
 $B/03_model --data "$tmp/d" --out "$tmp/init.ckpt" --layers 2 --embd 32 --heads 2 --seed 1 >/dev/null
 $B/04_train_ar --init "$tmp/init.ckpt" --data "$tmp/d" --out "$tmp/from-init" $MODEL --steps 30 >/dev/null
@@ -156,6 +184,11 @@ $B/06_eval --model "$tmp/mix/run/model.ckpt" --data "$tmp/mix" --out "$tmp/mix/a
 $B/06_eval --model "$tmp/mix/run/model.ckpt" --data "$tmp/mix" --out "$tmp/mix/one" --batch 1 >/dev/null 2>&1
 check "06_eval: decoding 12 mixed-length queries at once answers as one at a time" \
     cmp -s "$tmp/mix/all.answers.txt" "$tmp/mix/one.answers.txt"
+$B/05_train_mlmu --data "$tmp/mix" --out "$tmp/mix/mlmu" --layers 1 --heads 2 --embd 16 --steps 3 --quiet >/dev/null
+$B/06_eval --model "$tmp/mix/mlmu/model.ckpt" --data "$tmp/mix" --out "$tmp/mix/conf-all" --order confidence >/dev/null 2>&1
+$B/06_eval --model "$tmp/mix/mlmu/model.ckpt" --data "$tmp/mix" --out "$tmp/mix/conf-one" --order confidence --batch 1 >/dev/null 2>&1
+check "06_eval --order confidence: 12 mixed-length queries at once answer as one at a time" \
+    same_nonempty "$tmp/mix/conf-all.answers.txt" "$tmp/mix/conf-one.answers.txt"
 
 # ---- bad input ----
 # expect_error NAME PATTERN OUTPUT_THAT_MUST_NOT_EXIST -- command...
@@ -195,6 +228,9 @@ expect_error "train: --rate out of range" "--rate" "$tmp/r7" -- $B/05_train_mlmu
 expect_error "model: width not a multiple of heads" "configuration" "$tmp/m1.ckpt" -- \
     $B/03_model --data "$tmp/d" --out "$tmp/m1.ckpt" --embd 30 --heads 4
 expect_error "eval: unknown split" "--split" "$tmp/e6" -- $B/06_eval --model "$ck" --data "$tmp/d" --split dev --out "$tmp/e6"
+expect_error "eval: --order confidence on an AR model (trained on one order)" "left-to-right order only" "$tmp/e7" -- \
+    $B/06_eval --model "$ck" --data "$tmp/d" --order confidence --out "$tmp/e7"
+expect_error "eval: unknown --order" "--order" "$tmp/e8" -- $B/06_eval --model "$ck" --data "$tmp/d" --order random --out "$tmp/e8"
 
 # A checkpoint whose parameters are NaN: the run stops at the first step with a
 # message, and the checkpoint it resumed from is left untouched.
