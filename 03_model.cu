@@ -2190,20 +2190,20 @@ static inline DecodeStats decode_queries_by_confidence(Model *m, int objective, 
             bt.n_scored = 0;
             for (int b = 0; b < n; b++) {
                 const ExampleRecord *e = &d->examples[query_ids[start + b]];
-                int a = e->answer_start, answer_len = e->length - a, n_filled = step < answer_len ? step : answer_len;
+                int a = e->answer_start, filling = step < e->length - a; /* step positions filled so far */
                 for (int t = 0; t < T; t++) {
-                    int32_t tok = TOK_PAD, rank = RANK_NEVER;
-                    if (t < a) { tok = d->tokens[e->offset + t]; rank = ar_ranks ? t : 0; }
-                    else if (t < e->length && canvas[b * max_len + t - a] >= 0) {
+                    int32_t tok = TOK_PAD, rank = RANK_NEVER; /* a filled-in row is all padding */
+                    if (filling && t < a) { tok = d->tokens[e->offset + t]; rank = ar_ranks ? t : 0; }
+                    else if (filling && t < e->length && canvas[b * max_len + t - a] >= 0) {
                         tok = canvas[b * max_len + t - a];
                         rank = ar_ranks ? a + fill_rank[b * max_len + t - a] : 0;
-                    } else if (t < e->length) rank = ar_ranks ? a + n_filled : 1; /* unfilled: a query */
+                    } else if (filling && t < e->length) rank = ar_ranks ? a + step : 1; /* unfilled: a query */
                     bt.tokens[b * T + t] = tok;
                     bt.ranks[b * T + t] = rank;
                 }
-                bt.lengths[b] = e->length;
+                bt.lengths[b] = filling ? e->length : 0;
                 best_prob[b] = -1.0f;
-                if (step < answer_len) /* this row still has unfilled positions: score them all */
+                if (filling) /* score every unfilled position */
                     for (int t = a; t < e->length; t++)
                         if (canvas[b * max_len + t - a] < 0) batch_score(&bt, b, t); /* target unused: PAD */
             }
