@@ -104,6 +104,9 @@ check "--table t1 --dry-run lists the 8 runs of Table 1" grep -q '^8 runs; estim
 ./run_all.sh --preset paper --dry-run >"$tmp/dry-all.log" 2>&1
 check "--preset paper --dry-run lists all 32 runs with the paper's model" \
     [ "$(grep -c -- '--layers 12 --heads 9 --embd 576' "$tmp/dry-all.log")" -eq 32 ]
+./run_all.sh --tasks retrieval,two-token --dry-run >"$tmp/dry-quick.log" 2>&1
+check "quick: --elbo goes to retrieval MLM-U alone, not to MLM-r, PLM or two-token MLM-U" \
+    [ "$(grep -c -- '--elbo' "$tmp/dry-quick.log")" -eq 1 ] && grep -q -- '^seed1/retrieval/mlmu .*--elbo' "$tmp/dry-quick.log"
 ./run_all.sh --preset paper --seeds 1,2 --tasks star --slurm "$tmp/sweep.sbatch" >"$tmp/slurm.log" 2>&1
 check "--slurm writes a job array of 2 runs x 2 seeds that bash parses" \
     grep -q '^#SBATCH --array=0-3$' "$tmp/sweep.sbatch" && bash -n "$tmp/sweep.sbatch"
