@@ -171,7 +171,9 @@ static void usage(void) {
            "  --model FILE    checkpoint from 04_train_ar or 05_train_mlmu\n"
            "  --data DIR      tokenized data: DIR/SPLIT.bin and DIR/vocab.txt\n"
            "  --split NAME    test or train (default test)\n"
-           "  --out PREFIX    output prefix (default: the checkpoint's directory + /eval[-SPLIT])\n"
+           "  --out PREFIX    output prefix (default: the checkpoint's directory + /eval, then\n"
+           "                  -train, -confidence, -raw for a non-default --split, --order,\n"
+           "                  --raw-weights)\n"
            "  --batch N       queries decoded at once (default 256)\n"
            "  --order O       left-to-right (default; the paper's protocol for every model) or\n"
            "                  confidence: fill the answer (of the gold answer's length) one\n"
@@ -217,8 +219,11 @@ int main(int argc, char **argv) {
     else {
         const char *slash = strrchr(model_path, '/');
         int dir_len = slash ? (int)(slash - model_path) : 1;
-        snprintf(prefix, sizeof prefix, "%.*s/eval%s%s", dir_len, slash ? model_path : ".",
-                 strcmp(split, "test") ? "-" : "", strcmp(split, "test") ? split : "");
+        /* a non-default split, order or weights gets its own files, so that
+         * trying one never overwrites the run's own eval.csv (run_all reads it) */
+        snprintf(prefix, sizeof prefix, "%.*s/eval%s%s%s%s", dir_len, slash ? model_path : ".",
+                 strcmp(split, "test") ? "-" : "", strcmp(split, "test") ? split : "",
+                 by_confidence ? "-confidence" : "", raw_weights ? "-raw" : "");
     }
 
     device_select(device, 0);

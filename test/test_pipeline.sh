@@ -131,6 +131,14 @@ for run in star-mlmu200 star-plm; do
     check "06_eval --order confidence ($run): given other gold answers of the same length, the same 20 answers" \
         same_answers_other_gold "$tmp/$run/conf.answers.txt" "$tmp/$run/conf2.answers.txt"
 done
+# Without --out, another order gets its own files: the run's eval.csv (what
+# run_all.sh reports) is not overwritten by a try of surest-first decoding.
+$B/06_eval --model "$tmp/star-plm/model.ckpt" --data "$tmp/star" >/dev/null 2>&1
+cp "$tmp/star-plm/eval.csv" "$tmp/star-plm-eval-before.csv"
+$B/06_eval --model "$tmp/star-plm/model.ckpt" --data "$tmp/star" --order confidence >/dev/null 2>&1
+check "06_eval --order confidence writes eval-confidence.*, leaving eval.csv as it was" \
+    cmp -s "$tmp/star-plm/eval.csv" "$tmp/star-plm-eval-before.csv" && [ -s "$tmp/star-plm/eval-confidence.csv" ] \
+    && cmp -s <(cut -f 4 "$tmp/star-plm/eval-confidence.answers.txt") <(cut -f 4 "$tmp/star-plm/conf.answers.txt")
 
 # ---- 03_model's checkpoint is the same model the trainer builds ----
 $B/03_model --data "$tmp/d" --out "$tmp/init.ckpt" --layers 2 --embd 32 --heads 2 --seed 1 >/dev/null
