@@ -44,11 +44,11 @@ check "--valid-fraction: best.ckpt written and the log has validation columns" \
 best_row=$(awk -F, 'BEGIN { best = -1 } NR > 1 && $13 != "" { m = ($13 + $14) / 2; if (m > best) { best = m; step = $1 } } END { print step }' "$tmp/valid/log.csv")
 best_step=$($B/06_eval --model "$tmp/valid/best.ckpt" --data "$tmp/d" --out "$tmp/valid/best-eval" 2>/dev/null | sed -n 's/.*, step \([0-9]*\)).*/\1/p')
 check "best.ckpt holds the step with the best logged mean validation exact match (log: $best_row, best.ckpt: $best_step)" \
-    [ -n "$best_row" ] && [ "$best_row" = "$best_step" ]
+    eval '[ -n "$best_row" ] && [ "$best_row" = "$best_step" ]'
 $B/05_train_mlmu --data "$tmp/d" --out "$tmp/valid-split" $MODEL --steps 30 --valid-fraction 0.3 --stop-at 10 >/dev/null
 $B/05_train_mlmu --resume "$tmp/valid-split/model.ckpt" --data "$tmp/d" --out "$tmp/valid-split" --quiet >/dev/null
 check "--valid-fraction: resume is bit-identical, best.ckpt too" \
-    cmp -s "$tmp/valid/model.ckpt" "$tmp/valid-split/model.ckpt" && cmp -s "$tmp/valid/best.ckpt" "$tmp/valid-split/best.ckpt"
+    eval 'cmp -s "$tmp/valid/model.ckpt" "$tmp/valid-split/model.ckpt" && cmp -s "$tmp/valid/best.ckpt" "$tmp/valid-split/best.ckpt"'
 # with reversed copies (01_data --reverse token), a held-out query's copy is not trained on
 # either: every trained line has its copy, so twice the sequences, and the same validation set
 $B/01_data --pairs 60 --out "$tmp/d-rev" --seed 3 --reverse token >/dev/null || fail "01_data --reverse"
@@ -58,7 +58,7 @@ counts() { $B/04_train_ar --data "$1" --out "$2" ${MODEL/--quiet/} --steps 1 --v
 read -r n_plain v_plain <<<"$(counts "$tmp/d" "$tmp/count-plain")"
 read -r n_rev v_rev <<<"$(counts "$tmp/d-rev" "$tmp/count-rev")"
 check "--valid-fraction with reversed copies: $n_rev train sequences = 2 x $n_plain, validation $v_rev = $v_plain (> 0)" \
-    [ -n "$n_plain" ] && [ "$n_rev" -eq $(( 2 * n_plain )) ] && [ "$v_rev" -eq "$v_plain" ] && [ "$v_plain" -gt 0 ]
+    eval '[ -n "$n_plain" ] && [ "$n_rev" -eq $(( 2 * n_plain )) ] && [ "$v_rev" -eq "$v_plain" ] && [ "$v_plain" -gt 0 ]'
 $B/05_train_mlmu --data "$tmp/d" --out "$tmp/plm" $MODEL --steps 20 --objective plm >/dev/null
 $B/05_train_mlmu --data "$tmp/d" --out "$tmp/plm-split" $MODEL --steps 20 --objective plm --stop-at 10 >/dev/null
 $B/05_train_mlmu --resume "$tmp/plm-split/model.ckpt" --data "$tmp/d" --out "$tmp/plm-split" --quiet >/dev/null
@@ -70,18 +70,21 @@ $B/05_train_mlmu --data "$tmp/d" --out "$tmp/ema" $MODEL --steps 30 --valid-frac
 $B/05_train_mlmu --data "$tmp/d" --out "$tmp/ema-split" $MODEL --steps 30 --valid-fraction 0.3 --ema 0.9 --stop-at 10 >/dev/null
 $B/05_train_mlmu --resume "$tmp/ema-split/model.ckpt" --data "$tmp/d" --out "$tmp/ema-split" --quiet >/dev/null
 check "--ema: resume is bit-identical, best.ckpt too" \
-    cmp -s "$tmp/ema/model.ckpt" "$tmp/ema-split/model.ckpt" && cmp -s "$tmp/ema/best.ckpt" "$tmp/ema-split/best.ckpt"
+    eval 'cmp -s "$tmp/ema/model.ckpt" "$tmp/ema-split/model.ckpt" && cmp -s "$tmp/ema/best.ckpt" "$tmp/ema-split/best.ckpt"'
 plain_size=$(stat -c %s "$tmp/valid/model.ckpt"); ema_size=$(stat -c %s "$tmp/ema/model.ckpt")
 check "--ema: the trained weights and optimizer state equal those of the same run without it; the average follows" \
-    cmp -s -i 256 -n $((plain_size - 256)) "$tmp/valid/model.ckpt" "$tmp/ema/model.ckpt" &&
-    [ "$ema_size" -eq $((plain_size + (plain_size - 256) / 3)) ]
-$B/06_eval --model "$tmp/ema/model.ckpt" --data "$tmp/d" --out "$tmp/ema/raw" --raw-weights >/dev/null 2>&1
+    eval 'cmp -s -i 256 -n $((plain_size - 256)) "$tmp/valid/model.ckpt" "$tmp/ema/model.ckpt" &&
+          [ "$ema_size" -eq $((plain_size + (plain_size - 256) / 3)) ]'
+$B/06_eval --model "$tmp/ema/model.ckpt" --data "$tmp/d" --out "$tmp/ema/raw" --raw-weights >"$tmp/ema/raw.log" 2>&1
 $B/06_eval --model "$tmp/valid/model.ckpt" --data "$tmp/d" --out "$tmp/valid/final" >/dev/null 2>&1
-$B/06_eval --model "$tmp/ema/model.ckpt" --data "$tmp/d" --out "$tmp/ema/avg" >/dev/null 2>&1
+$B/06_eval --model "$tmp/ema/model.ckpt" --data "$tmp/d" --out "$tmp/ema/avg" >"$tmp/ema/avg.log" 2>&1
 check "06_eval --raw-weights on an --ema run answers exactly as the run without --ema" \
     cmp -s "$tmp/ema/raw.answers.txt" "$tmp/valid/final.answers.txt"
-check "06_eval on an --ema run evaluates the average by default (its answers differ from the trained weights')" \
-    [ -f "$tmp/ema/avg.answers.txt" ] && ! cmp -s "$tmp/ema/avg.answers.txt" "$tmp/ema/raw.answers.txt"
+# (Its answers are not compared with the trained weights': after 30 steps both
+# answer every query with the same junk, so they do not differ.)
+check "06_eval on an --ema run evaluates the average by default, the trained weights with --raw-weights" \
+    eval '[ -f "$tmp/ema/avg.answers.txt" ] && grep -q ", weight average)" "$tmp/ema/avg.log" &&
+          grep -q ", trained weights)" "$tmp/ema/raw.log"'
 
 # ---- 06_eval on the other kinds of questions: alt answers, problems ----
 $B/01_data --task relationship --triples 40 --out "$tmp/rel" >/dev/null
@@ -137,8 +140,8 @@ $B/06_eval --model "$tmp/star-plm/model.ckpt" --data "$tmp/star" >/dev/null 2>&1
 cp "$tmp/star-plm/eval.csv" "$tmp/star-plm-eval-before.csv"
 $B/06_eval --model "$tmp/star-plm/model.ckpt" --data "$tmp/star" --order confidence >/dev/null 2>&1
 check "06_eval --order confidence writes eval-confidence.*, leaving eval.csv as it was" \
-    cmp -s "$tmp/star-plm/eval.csv" "$tmp/star-plm-eval-before.csv" && [ -s "$tmp/star-plm/eval-confidence.csv" ] \
-    && cmp -s <(cut -f 4 "$tmp/star-plm/eval-confidence.answers.txt") <(cut -f 4 "$tmp/star-plm/conf.answers.txt")
+    eval 'cmp -s "$tmp/star-plm/eval.csv" "$tmp/star-plm-eval-before.csv" && [ -s "$tmp/star-plm/eval-confidence.csv" ] &&
+          cmp -s <(cut -f 4 "$tmp/star-plm/eval-confidence.answers.txt") <(cut -f 4 "$tmp/star-plm/conf.answers.txt")'
 
 # ---- 03_model's checkpoint is the same model the trainer builds ----
 $B/03_model --data "$tmp/d" --out "$tmp/init.ckpt" --layers 2 --embd 32 --heads 2 --seed 1 >/dev/null

@@ -77,8 +77,8 @@ check "a second call skips all $n_runs runs" [ "$(grep -c 'skip   seed1/' "$tmp/
 rm "$tmp/runs/smoke/seed1/star/ar/eval.csv"
 ./run_all.sh --preset smoke --out "$tmp" -j 2 >"$tmp/third.log" 2>&1
 check "a run whose eval.csv is gone runs again, and only it" \
-    [ "$(grep -c 'start  seed1/' "$tmp/third.log")" -eq 1 ] && grep -q 'start  seed1/star/ar' "$tmp/third.log" \
-    && [ -f "$tmp/runs/smoke/seed1/star/ar/eval.csv" ]
+    eval '[ "$(grep -c "start  seed1/" "$tmp/third.log")" -eq 1 ] && grep -q "start  seed1/star/ar" "$tmp/third.log" &&
+          [ -f "$tmp/runs/smoke/seed1/star/ar/eval.csv" ]'
 
 # a run depends on how its data set is made: other 01_data flags, and it runs again
 check "a run's config.txt names its data set's 01_data flags" \
@@ -88,15 +88,15 @@ if [ "$have_wiki" = 1 ]; then
     GENWIKI=$PWD/../shared/data/genwiki-hard/test.source ./run_all.sh --preset smoke --out "$tmp" --tasks wiki-same \
         --objectives ar >"$tmp/fourth.log" 2>&1
     check "changed data flags: the data set is made again and its run runs again" \
-        grep -q 'data  wiki-same (seed 1): .*--genwiki' "$tmp/fourth.log" && grep -q 'start  seed1/wiki-same/ar' "$tmp/fourth.log"
+        eval 'grep -q "data  wiki-same (seed 1): .*--genwiki" "$tmp/fourth.log" && grep -q "start  seed1/wiki-same/ar" "$tmp/fourth.log"'
 fi
 
 # a run made with other settings is not counted in the report
 echo "changed" >>"$tmp/runs/smoke/seed1/star/mlmu/config.txt"
 ./run_all.sh --preset smoke --out "$tmp" --report >"$tmp/report2.log" 2>&1
+star_mlmu_cell() { awk -F'|' '/^## Figure 5/ { on = 1 } on && /^\| accuracy/ { split($4, w, " "); print w[1]; exit }' "$report"; }
 check "a run made with other settings: its cell is '-' and its row says not counted" \
-    grep -q '^| star/mlmu | 1 | made with other settings' "$report" && \
-    [ "$(awk -F'|' '/^## Figure 5/ { on = 1 } on && /^\| accuracy/ { split($4, w, " "); print w[1]; exit }' "$report")" = "-" ]
+    eval 'grep -q "^| star/mlmu | 1 | made with other settings" "$report" && [ "$(star_mlmu_cell)" = "-" ]'
 
 # ---- selection, dry run, SLURM ----
 ./run_all.sh --preset paper --table t1 --dry-run >"$tmp/dry.log" 2>&1
@@ -106,17 +106,17 @@ check "--preset paper --dry-run lists all 32 runs with the paper's model" \
     [ "$(grep -c -- '--layers 12 --heads 9 --embd 576' "$tmp/dry-all.log")" -eq 32 ]
 ./run_all.sh --tasks retrieval,two-token --dry-run >"$tmp/dry-quick.log" 2>&1
 check "quick: --elbo goes to retrieval MLM-U alone, not to MLM-r, PLM or two-token MLM-U" \
-    [ "$(grep -c -- '--elbo' "$tmp/dry-quick.log")" -eq 1 ] && grep -q -- '^seed1/retrieval/mlmu .*--elbo' "$tmp/dry-quick.log"
+    eval '[ "$(grep -c -- "--elbo" "$tmp/dry-quick.log")" -eq 1 ] && grep -q -- "^seed1/retrieval/mlmu .*--elbo" "$tmp/dry-quick.log"'
 ./run_all.sh --preset paper --seeds 1,2 --tasks star --slurm "$tmp/sweep.sbatch" >"$tmp/slurm.log" 2>&1
 check "--slurm writes a job array of 2 runs x 2 seeds that bash parses" \
-    grep -q '^#SBATCH --array=0-3$' "$tmp/sweep.sbatch" && bash -n "$tmp/sweep.sbatch"
+    eval 'grep -q "^#SBATCH --array=0-3\$" "$tmp/sweep.sbatch" && bash -n "$tmp/sweep.sbatch"'
 
 # ---- GenWiki missing: its runs are left out, the others run ----
 GENWIKI=$tmp/none.source ./run_all.sh --preset smoke --out "$tmp/nowiki" --tasks wiki-same,star --objectives ar \
     >"$tmp/nowiki.log" 2>&1
 check "GENWIKI missing: star/ar runs, wiki-same/ar is left out with a reason" \
-    [ -f "$tmp/nowiki/runs/smoke/seed1/star/ar/eval.csv" ] && [ ! -d "$tmp/nowiki/runs/smoke/seed1/wiki-same" ] \
-    && grep -q "skip   wiki-same/ar: no GenWiki passages at $tmp/none.source" "$tmp/nowiki.log"
+    eval '[ -f "$tmp/nowiki/runs/smoke/seed1/star/ar/eval.csv" ] && [ ! -d "$tmp/nowiki/runs/smoke/seed1/wiki-same" ] &&
+          grep -q "skip   wiki-same/ar: no GenWiki passages at $tmp/none.source" "$tmp/nowiki.log"'
 
 # ---- bad options ----
 expect_fail() { local name=$1 pattern=$2; shift 2
