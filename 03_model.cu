@@ -1184,13 +1184,14 @@ __global__ static void sum_squares_kernel(float *partial, const float *x, size_t
     float acc = 0.0f;
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
         acc += x[i] * x[i];
-    shared[threadIdx.x] = acc;
+    int tid = threadIdx.x;
+    shared[tid] = acc;
     __syncthreads();
     for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
-        if (threadIdx.x < stride) shared[threadIdx.x] += shared[threadIdx.x + stride];
+        if (tid < stride) shared[tid] += shared[tid + stride];
         __syncthreads();
     }
-    if (threadIdx.x == 0) partial[blockIdx.x] = shared[0];
+    if (tid == 0) partial[blockIdx.x] = shared[0];
 }
 
 __global__ static void scale_kernel(float *x, float scale, size_t n) {

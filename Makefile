@@ -41,7 +41,7 @@ MODEL_DEPS := 03_model.cu common.h
 PROGRAMS := build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval
 TESTS    := build/test_model build/test_matmul build/test_bpe
 
-all: $(PROGRAMS) $(TESTS) build/bench
+all: $(PROGRAMS) $(TESTS) build/bench build/emu/test_parity
 
 build:
 	mkdir -p build
@@ -113,6 +113,31 @@ build/cuda/test_parity: test/test_parity.cu $(MODEL_DEPS) 04_train_ar.cu 05_trai
 build/cuda/bench: test/bench.c $(MODEL_DEPS) | build/cuda
 	$(NVCC) $(NVCCFLAGS) -x cu $< -o $@ $(NVCC_LIBS)
 
+# ---- the emulated GPU build: the CUDA code run on the CPU (test/cuda_emu/) ----
+# g++ compiles the CUDA sources against test/cuda_emu's stand-ins for
+# cuda_runtime.h and cublas_v2.h, after sed has rewritten each launch
+# `kernel<<<grid, block>>>(args)` as `emu_launch("kernel", kernel, grid, block)(args)`.
+# No GPU is involved: test/cuda_emu/cuda_runtime.h says what this checks and what not.
+CXX       = g++
+EMU_FLAGS = -O2 -g -std=c++20 -D__CUDACC__ -Itest/cuda_emu -I. $(BLAS_CFLAGS) -fopenmp -fno-trapping-math \
+            -Wall -Wextra
+EMU_SOURCES := $(addprefix build/emu/src/,03_model.cu 04_train_ar.cu 05_train_mlmu.cu 06_eval.c test/test_parity.cu)
+EMU_DEPS    := $(EMU_SOURCES) common.h test/cuda_emu/cuda_runtime.h test/cuda_emu/cublas_v2.h
+
+$(EMU_SOURCES): build/emu/src/%: %
+	@mkdir -p $(dir $@)
+	{ echo '#line 1 "$<"'; sed -E 's/\b([A-Za-z_][A-Za-z0-9_]*)<<<(.*)>>>\(/emu_launch("\1", \1, \2)(/' $<; } >$@
+
+build/emu/test_parity: $(EMU_DEPS)
+	$(CXX) $(EMU_FLAGS) -x c++ build/emu/src/test/test_parity.cu -o $@ $(LDLIBS)
+
+emu: build/emu/test_parity
+
+# the compile command, for test/test_parity_emu.sh (it builds copies of the kernels with planted bugs)
+emu-command:
+	@echo '$(CXX) $(EMU_FLAGS) -O1 -x c++'
+	@echo '$(LDLIBS)'
+
 # compile the GPU build (no-op without nvcc; `make` already does it with nvcc)
 cuda: $(CUDA_PROGRAMS)
 cuda-check: cuda
@@ -120,4 +145,4 @@ cuda-check: cuda
 clean:
 	rm -rf build
 
-.PHONY: all test bench clean cuda cuda-check
+.PHONY: all test bench clean cuda cuda-check emu emu-command

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# test_parity_emu.sh -- the CPU/GPU parity test (test/test_parity.cu) run on
+# the CUDA emulator (test/cuda_emu/): every kernel and cuBLAS call of
+# 03_model.cu runs on the CPU, one thread at a time, and is compared with the
+# CPU layers. This is not a GPU; its lines say "[CUDA emulator]".
+#
+# Then the emulator has to catch bugs planted one at a time in a copy of
+# 03_model.cu (a missing barrier, a host pointer given to a kernel, a write
+# past a buffer...): a checker that cannot fail proves nothing.
+set -u
+cd "$(dirname "$0")/.."
+if [ ! -x build/emu/test_parity ]; then
+    echo "FAIL: build/emu/test_parity is not built (make builds it with g++)"
+    exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- the parity test on the emulator ----
+build/emu/test_parity >"$tmp/out" 2>&1
+rc=$?
+sed -nE 's/^(PASS|FAIL|SKIP): /\1: [CUDA emulator] /p' "$tmp/out"
+if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$tmp/out"; then
+    echo "FAIL: [CUDA emulator] test_parity exited with status $rc: $(tail -n 1 "$tmp/out")"
+fi
+
+# ---- planted bugs: each must make the AR case fail ----
+# name | what the bug is | sed -E -z substitution on 03_model.cu
+mutants=(
+"syncwarp|no __syncwarp before the lanes of a warp read each other's attention weights|s/__syncwarp\(\); \/\* every lane reads every p\[j\] below \*\///"
+"syncthreads|no __syncthreads before a block reduction reuses its shared scratch|s/__syncthreads\(\); \/\* partial may still be read from a previous call \*\///"
+"tree|no __syncthreads between the steps of a tree reduction in shared memory|s/(shared\[tid \+ stride\];)\n( *)__syncthreads\(\);/\1/"
+"hostptr|a host array (the batch's ranks) given to a kernel|s/v\.ranks = m->view\.ranks;/v.ranks = bt->ranks;/"
+"deref|host code reading the logits where they live, in device memory|s/return m->on_device \? m->host_logits : m->acts\.logits;/return m->acts.logits;/"
+"overrun|a kernel writing one element past the end of its buffer|s/partial\[blockIdx\.x\] = shared\[0\]/partial[blockIdx.x + 1] = shared[0]/"
+"lda|a wrong leading dimension in a cuBLAS call|s/weight, IC, inp, IC,/weight, IC, inp, OC,/"
+"beta|the bias dropped from the cuBLAS product (beta 0 instead of 1)|s/bias \? \&one : \&zero/\&zero/"
+)
+mapfile -t cmd < <(make -s --no-print-directory emu-command)
+for m in "${mutants[@]}"; do
+    IFS='|' read -r name what expr <<<"$m"
+    dir="$tmp/$name"
+    mkdir -p "$dir/test"
+    cp build/emu/src/*.cu build/emu/src/*.c "$dir/"
+    cp build/emu/src/test/test_parity.cu "$dir/test/"
+    sed -E -z "$expr" build/emu/src/03_model.cu >"$dir/03_model.cu"
+    if cmp -s "$dir/03_model.cu" build/emu/src/03_model.cu; then
+        echo "FAIL: planted bug '$name' no longer matches 03_model.cu: update test/test_parity_emu.sh"
+        continue
+    fi
+    # shellcheck disable=SC2086
+    if ! ${cmd[0]} "$dir/test/test_parity.cu" -o "$dir/test_parity" ${cmd[1]} >"$dir/build.log" 2>&1; then
+        echo "FAIL: planted bug '$name' does not compile: $(head -n 1 "$dir/build.log")"
+        continue
+    fi
+    "$dir/test_parity" AR >"$dir/out" 2>&1
+    rc=$?
+    caught=$(grep -m 1 -E '^FAIL|^CUDA emulator:|^error:' "$dir/out")
+    if [ $rc -ne 0 ] && [ -n "$caught" ]; then
+        echo "PASS: the CUDA emulator catches $what ($caught)"
+    else
+        echo "FAIL: the CUDA emulator misses $what (exit status $rc, no failure reported)"
+    fi
+done
