@@ -41,7 +41,7 @@ MODEL_DEPS := 03_model.cu common.h
 PROGRAMS := build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval
 TESTS    := build/test_model build/test_matmul build/test_bpe
 
-all: $(PROGRAMS) $(TESTS) build/bench build/emu/test_parity
+all: $(PROGRAMS) $(TESTS) build/bench
 
 build:
 	mkdir -p build
@@ -119,7 +119,7 @@ build/cuda/bench: test/bench.c $(MODEL_DEPS) | build/cuda
 # `kernel<<<grid, block>>>(args)` as `emu_launch("kernel", kernel, grid, block)(args)`.
 # No GPU is involved: test/cuda_emu/cuda_runtime.h says what this checks and what not.
 CXX       = g++
-EMU_FLAGS = -O2 -g -std=c++20 -D__CUDACC__ -Itest/cuda_emu -I. $(BLAS_CFLAGS) -fopenmp -fno-trapping-math \
+EMU_FLAGS = -O2 -g -std=c++20 -U_FORTIFY_SOURCE -D__CUDACC__ -Itest/cuda_emu -I. $(BLAS_CFLAGS) -fopenmp -fno-trapping-math \
             -Wall -Wextra
 EMU_SOURCES := $(addprefix build/emu/src/,03_model.cu 04_train_ar.cu 05_train_mlmu.cu 06_eval.c test/test_parity.cu)
 EMU_DEPS    := $(EMU_SOURCES) common.h test/cuda_emu/cuda_runtime.h test/cuda_emu/cublas_v2.h
@@ -131,7 +131,13 @@ $(EMU_SOURCES): build/emu/src/%: %
 build/emu/test_parity: $(EMU_DEPS)
 	$(CXX) $(EMU_FLAGS) -x c++ build/emu/src/test/test_parity.cu -o $@ $(LDLIBS)
 
-emu: build/emu/test_parity
+# the programs themselves, their GPU path on the emulator (--device cuda)
+build/emu/04_train_ar build/emu/05_train_mlmu build/emu/06_eval: build/emu/%: $(EMU_DEPS)
+	$(CXX) $(EMU_FLAGS) -x c++ $(filter build/emu/src/$*.%,$^) -o $@ $(LDLIBS)
+
+EMU_PROGRAMS := build/emu/test_parity build/emu/04_train_ar build/emu/05_train_mlmu build/emu/06_eval
+all: $(EMU_PROGRAMS)
+emu: $(EMU_PROGRAMS)
 
 # the compile command, for test/test_parity_emu.sh (it builds copies of the kernels with planted bugs)
 emu-command:

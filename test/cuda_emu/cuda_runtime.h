@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <setjmp.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -266,26 +267,59 @@ static const char *const EMU_STATE_NAMES[] = {"running", "__syncwarp/shuffle", "
 #define EMU_STACK_BYTES (256 * 1024)
 
 struct EmuThread {
-    ucontext_t context;
+    ucontext_t context; /* where it starts (makecontext) */
+    jmp_buf resume;     /* where it waits (_setjmp), once it has started */
     char *stack;
-    int state;
+    int state, started;
+    int shuffles; /* how many this thread has done: its mailbox is emu_mailbox[shuffles % 2] */
 };
 static std::vector<EmuThread> emu_threads; /* the block's threads (stacks kept between blocks) */
-static ucontext_t emu_scheduler;           /* where a thread returns to when it waits or ends */
+static jmp_buf emu_scheduler;              /* where a thread returns to when it waits or ends */
 static int emu_current;                    /* the thread running now */
 static std::function<void()> emu_body;     /* the kernel with its arguments */
-static float emu_mailbox[1024];            /* a shuffle's values, one per thread of the block */
+static float emu_mailbox[2][1024];         /* shuffles' values, one per thread; two, used in turn */
 static uint64_t emu_rng = 0x9e3779b97f4a7c15ull; /* the shuffled order; fixed seed, so runs repeat */
+
+/* Coroutines cost two context switches a thread; a kernel that never waits
+ * at a barrier does not need them. So the first launch of each kernel runs
+ * with coroutines and notes whether any thread waited; later launches of a
+ * kernel that never did run its threads as plain calls, one after another
+ * (a valid schedule when threads never wait for each other). If such a
+ * kernel then reaches a barrier after all, the emulator stops and says so. */
+#include <map>
+static std::map<const void *, int> emu_kernel_waited; /* kernel -> whether a thread ever waited */
+static int emu_plain_calls = 0;                       /* this launch runs threads as plain calls */
+static int emu_waited = 0;                            /* a thread of this launch waited */
 
 static void emu_thread_main(void) {
     emu_body();
-    emu_threads[emu_current].state = EMU_DONE; /* then back to the scheduler (uc_link) */
+    emu_threads[emu_current].state = EMU_DONE;
+    _longjmp(emu_scheduler, 1); /* its stack is abandoned */
+}
+
+/* switch from the scheduler to thread t, until it waits or ends */
+static inline void emu_resume(int t) {
+    EmuThread *th = &emu_threads[t];
+    emu_current = t;
+    threadIdx.x = t % blockDim.x;
+    threadIdx.y = t / blockDim.x % blockDim.y;
+    threadIdx.z = t / (blockDim.x * blockDim.y);
+    if (_setjmp(emu_scheduler)) return; /* back from the thread */
+    if (!th->started) {
+        th->started = 1;
+        setcontext(&th->context); /* the first time: start on its own stack */
+    }
+    _longjmp(th->resume, 1);
 }
 
 /* the running thread waits at a barrier; returns when the barrier opens */
 static inline void emu_wait(int barrier) {
+    if (emu_plain_calls)
+        emu_fail("kernel %s reached a barrier in this launch and none in its first, so this launch runs "
+                 "without coroutines; set EMU_ALWAYS_COROUTINES=1", emu_kernel);
+    emu_waited = 1;
     emu_threads[emu_current].state = barrier;
-    swapcontext(&emu_threads[emu_current].context, &emu_scheduler);
+    if (!_setjmp(emu_threads[emu_current].resume)) _longjmp(emu_scheduler, 1);
 }
 
 /* a barrier opens when every thread of its group that has not returned waits at it */
@@ -327,9 +361,11 @@ static inline void emu_run_block(int n_threads) {
         getcontext(&th->context);
         th->context.uc_stack.ss_sp = th->stack;
         th->context.uc_stack.ss_size = EMU_STACK_BYTES;
-        th->context.uc_link = &emu_scheduler;
+        th->context.uc_link = NULL; /* never returns: it jumps back to the scheduler */
         makecontext(&th->context, emu_thread_main, 0);
         th->state = EMU_RUNNABLE;
+        th->started = 0;
+        th->shuffles = 0;
     }
     int n_warps = (n_threads + EMU_WARP - 1) / EMU_WARP;
     std::vector<int> warps(n_warps), lanes(EMU_WARP);
@@ -344,14 +380,7 @@ static inline void emu_run_block(int n_threads) {
                 for (int t = first; t < first + count; t++)
                     if (emu_threads[t].state == EMU_RUNNABLE) lanes[n++] = t;
                 emu_shuffle(lanes, n);
-                for (int j = 0; j < n; j++) {
-                    int t = lanes[j];
-                    emu_current = t;
-                    threadIdx.x = t % blockDim.x;
-                    threadIdx.y = t / blockDim.x % blockDim.y;
-                    threadIdx.z = t / (blockDim.x * blockDim.y);
-                    swapcontext(&emu_scheduler, &emu_threads[t].context);
-                }
+                for (int j = 0; j < n; j++) emu_resume(lanes[j]);
             } while (emu_release(first, count, EMU_AT_WARP_BARRIER)); /* all lanes there: go on */
         }
         int done = 1;
@@ -369,10 +398,22 @@ static inline void emu_run_block(int n_threads) {
     }
 }
 
+/* a kernel that never waits: its threads one after another, as plain calls */
+static inline void emu_run_block_plain(int n_threads) {
+    for (int t = 0; t < n_threads; t++) {
+        emu_current = t;
+        threadIdx.x = t % blockDim.x;
+        threadIdx.y = t / blockDim.x % blockDim.y;
+        threadIdx.z = t / (blockDim.x * blockDim.y);
+        emu_body();
+    }
+}
+
 /* ---- the barriers and warp operations a kernel calls ---- */
 static inline void __syncthreads(void) { emu_wait(EMU_AT_BLOCK_BARRIER); }
 
 static inline void emu_check_full_warp(const char *what, unsigned mask) {
+    if (emu_plain_calls) emu_wait(EMU_AT_WARP_BARRIER); /* stops with the message above */
     if (mask != 0xffffffffu) emu_fail("kernel %s: %s with mask %#x (only full warps are emulated)", emu_kernel, what, mask);
     int first = emu_current / EMU_WARP * EMU_WARP;
     if (first + EMU_WARP > (int)(blockDim.x * blockDim.y * blockDim.z))
@@ -389,16 +430,18 @@ static inline void __syncwarp(unsigned mask = 0xffffffffu) {
     emu_wait(EMU_AT_WARP_BARRIER);
 }
 
-/* every lane posts its value, the warp meets, each reads its partner's
- * (lane ^ lane_mask), the warp meets again before the mailbox is reused */
+/* Every lane posts its value, the warp meets, each reads its partner's
+ * (lane ^ lane_mask). Consecutive shuffles use the two mailboxes in turn: a
+ * lane can post its next value while a slower lane still reads this one, and
+ * cannot post the one after before every lane has reached the next meeting,
+ * that is, has read. */
 static inline float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
     emu_check_full_warp("__shfl_xor_sync", mask);
     int me = emu_current, partner = me / EMU_WARP * EMU_WARP + ((me % EMU_WARP) ^ (lane_mask & (EMU_WARP - 1)));
-    emu_mailbox[me] = v;
+    float *mailbox = emu_mailbox[emu_threads[me].shuffles++ % 2];
+    mailbox[me] = v;
     emu_wait(EMU_AT_WARP_BARRIER);
-    float got = emu_mailbox[partner];
-    emu_wait(EMU_AT_WARP_BARRIER);
-    return got;
+    return mailbox[partner];
 }
 
 /* ---- the launch: emu_launch("name", kernel, grid, block)(args...) ---- */
@@ -435,14 +478,19 @@ template <class... Params> struct EmuLaunch {
         emu_kernel = name;
         gridDim = grid;
         blockDim = block;
+        std::map<const void *, int>::iterator seen = emu_kernel_waited.find((const void *)kernel);
+        emu_plain_calls = seen != emu_kernel_waited.end() && !seen->second && !getenv("EMU_ALWAYS_COROUTINES");
+        emu_waited = 0;
         emu_set_device_access(1);
         for (unsigned z = 0; z < grid.z; z++)
             for (unsigned y = 0; y < grid.y; y++)
                 for (unsigned x = 0; x < grid.x; x++) {
                     blockIdx.x = x; blockIdx.y = y; blockIdx.z = z;
-                    emu_run_block((int)threads);
+                    if (emu_plain_calls) emu_run_block_plain((int)threads);
+                    else emu_run_block((int)threads);
                 }
         emu_set_device_access(0);
+        emu_kernel_waited[(const void *)kernel] |= emu_waited;
         emu_kernel = NULL;
     }
 };
