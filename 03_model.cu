@@ -285,6 +285,15 @@ typedef struct {
 
 static inline HOST_DEVICE int row_position(Rows r, int n) { return r.pos ? r.pos[n] : n; }
 
+/* The B*T positions of a batch grouped by token, for the GPU's embedding
+ * backward (model_batch_view fills it; the CPU does not use it). */
+typedef struct {
+    int groups;                 /* the distinct tokens of the batch */
+    const int32_t *by_token;    /* (B*T) the flat positions, grouped by token, in order within a group */
+    const int32_t *group_first; /* (groups+1) group g is by_token[group_first[g] .. group_first[g+1]-1] */
+    const int32_t *group_token; /* (groups) the token of group g */
+} TokenGroups;
+
 /* Where the heads sit in the attention inputs (see attention_forward). */
 typedef struct {
     int T, H, D;
@@ -306,7 +315,7 @@ static void gelu_forward_gpu(float *out, const float *inp, size_t N);
 static void gelu_backward_gpu(float *dinp, const float *inp, const float *dout, size_t N);
 static void residual_forward_gpu(float *out, const float *a, const float *b, size_t N);
 static void embedding_forward_gpu(float *out, const int32_t *tokens, const float *wte, int N, int C);
-static void embedding_backward_gpu(float *dwte, const int32_t *tokens, const float *dout, int N, int C);
+static void embedding_backward_gpu(float *dwte, TokenGroups groups, const float *dout, int C);
 static void rows_broadcast_gpu(float *out, const float *vec, int N, int C);
 static void rows_sum_gpu(float *dvec, const float *dout, int N, int C);
 static void rope_rotate_gpu(float *x, const float *cos_sin, Rows rows, int T, int stride, int col,
@@ -595,9 +604,12 @@ static inline void embedding_forward(float *out, const int32_t *tokens, const fl
     for (int i = 0; i < N; i++) memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, sizeof(float) * C);
 }
 
-/* dwte[tokens[i]] += dout[i]; serial, because the same token can repeat */
-static inline void embedding_backward(float *dwte, const int32_t *tokens, const float *dout, int N, int C) {
-    RUN_ON_GPU(embedding_backward_gpu(dwte, tokens, dout, N, C));
+/* dwte[tokens[i]] += dout[i]; serial, because the same token can repeat
+ * (the GPU uses the same positions grouped by token instead) */
+static inline void embedding_backward(float *dwte, const int32_t *tokens, TokenGroups groups, const float *dout,
+                                      int N, int C) {
+    RUN_ON_GPU(embedding_backward_gpu(dwte, groups, dout, C));
+    (void)groups;
     for (int i = 0; i < N; i++) {
         float *dst = dwte + (size_t)tokens[i] * C;
         for (int k = 0; k < C; k++) dst[k] += dout[(size_t)i * C + k];
@@ -824,13 +836,53 @@ __global__ static void bias_rows_kernel(float *out, const float *bias, int N, in
     if (i < (size_t)N * OC) out[i] = bias[i % OC];
 }
 
-/* dbias[o] += sum over rows of dout[:, o]: one thread per column, rows in order */
-__global__ static void column_sums_kernel(float *dbias, const float *dout, int N, int OC) {
-    int o = blockIdx.x * blockDim.x + threadIdx.x;
-    if (o >= OC) return;
+/* ---- sums over the rows, in two stages: dvec[c] += sum_n x[n, c] ----
+ * (bias gradients, LayerNorm's dw and db). One thread per column walking all
+ * N rows would be deterministic but would keep only C threads busy (a few
+ * hundred, on a GPU that runs a hundred thousand at once, each adding N
+ * numbers one after another). So: stage 1, one thread per (chunk of
+ * ROWS_PER_CHUNK rows, column) sums its chunk into partial[chunk][c]; stage 2,
+ * one thread per column adds the chunks' sums in chunk order. The order is
+ * fixed: the same inputs give the same bits every run. */
+#define ROWS_PER_CHUNK 64
+static inline HOST_DEVICE int row_chunks(int N) { return (N + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK; }
+
+/* scratch for the partial sums: grows as needed, never shrinks */
+static float *reduce_scratch(size_t floats) {
+    static float *scratch = NULL;
+    static size_t size = 0;
+    if (floats > size) {
+        if (scratch) CUDA_CHECK(cudaFree(scratch));
+        CUDA_CHECK(cudaMalloc(&scratch, sizeof(float) * floats));
+        size = floats;
+    }
+    return scratch;
+}
+
+__global__ static void chunk_sums_kernel(float *partial, const float *x, int N, int C) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)row_chunks(N) * C) return;
+    int c = (int)(i % C), chunk = (int)(i / C);
+    int end = (chunk + 1) * ROWS_PER_CHUNK < N ? (chunk + 1) * ROWS_PER_CHUNK : N;
     float sum = 0.0f;
-    for (int n = 0; n < N; n++) sum += dout[(size_t)n * OC + o];
-    dbias[o] += sum;
+    for (int n = chunk * ROWS_PER_CHUNK; n < end; n++) sum += x[(size_t)n * C + c];
+    partial[i] = sum;
+}
+
+/* stage 2: dvec[c] += partial[0][c] + partial[1][c] + ... */
+__global__ static void add_chunk_sums_kernel(float *dvec, const float *partial, int chunks, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float sum = 0.0f;
+    for (int k = 0; k < chunks; k++) sum += partial[(size_t)k * C + c];
+    dvec[c] += sum;
+}
+
+static void column_sums_gpu(float *dvec, const float *x, int N, int C) {
+    if (N == 0) return;
+    float *partial = reduce_scratch((size_t)row_chunks(N) * C);
+    chunk_sums_kernel<<<blocks_for((size_t)row_chunks(N) * C, 256), 256>>>(partial, x, N, C);
+    add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(dvec, partial, row_chunks(N), C);
 }
 
 static void matmul_forward_gpu(float *out, const float *inp, const float *weight, const float *bias,
@@ -850,7 +902,7 @@ static void matmul_backward_gpu(float *dinp, float *dweight, float *dbias, const
     /* dweight (OC, IC) += dout^T @ inp:  column-major dweight^T (IC, OC) = inp^T (IC, N) @ dout (N, OC) */
     CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_N, CUBLAS_OP_T, IC, OC, N, &one, inp, IC, dout, OC,
                              &one, dweight, IC));
-    if (dbias) column_sums_kernel<<<blocks_for(OC, 128), 128>>>(dbias, dout, N, OC);
+    if (dbias) column_sums_gpu(dbias, dout, N, OC);
 }
 
 /* ---- LayerNorm: one warp per row ---- */
@@ -892,20 +944,24 @@ __global__ static void layernorm_backward_dx_kernel(float *dinp, const float *do
     }
 }
 
-/* dw, db: one thread per channel, summing the rows in order */
-__global__ static void layernorm_backward_dwdb_kernel(float *dw, float *db, const float *dout,
-                                                      const float *inp, const float *mean,
-                                                      const float *rstd, int N, int C) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= C) return;
+/* dw, db: sums over the rows in two stages, as column_sums_gpu (above) does;
+ * stage 1 writes the chunks' dw sums to partial[chunk][c] and their db sums
+ * to partial[chunks + chunk][c] */
+__global__ static void layernorm_dwdb_chunks_kernel(float *partial, const float *dout, const float *inp,
+                                                    const float *mean, const float *rstd, int N, int C) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    int chunks = row_chunks(N);
+    if (i >= (size_t)chunks * C) return;
+    int c = (int)(i % C), chunk = (int)(i / C);
+    int end = (chunk + 1) * ROWS_PER_CHUNK < N ? (chunk + 1) * ROWS_PER_CHUNK : N;
     float dw_sum = 0.0f, db_sum = 0.0f;
-    for (int n = 0; n < N; n++) {
-        float dy = dout[(size_t)n * C + i];
-        dw_sum += dy * (inp[(size_t)n * C + i] - mean[n]) * rstd[n];
+    for (int n = chunk * ROWS_PER_CHUNK; n < end; n++) {
+        float dy = dout[(size_t)n * C + c];
+        dw_sum += dy * (inp[(size_t)n * C + c] - mean[n]) * rstd[n];
         db_sum += dy;
     }
-    dw[i] += dw_sum;
-    db[i] += db_sum;
+    partial[i] = dw_sum;
+    partial[(size_t)chunks * C + i] = db_sum;
 }
 
 static void layernorm_forward_gpu(float *out, float *mean, float *rstd, const float *inp,
@@ -916,8 +972,13 @@ static void layernorm_forward_gpu(float *out, float *mean, float *rstd, const fl
 static void layernorm_backward_gpu(float *dinp, float *dw, float *db, const float *dout,
                                    const float *inp, const float *w, const float *mean,
                                    const float *rstd, int N, int C) {
+    if (N == 0) return;
     layernorm_backward_dx_kernel<<<blocks_for(N, 256 / WARP), 256>>>(dinp, dout, inp, w, mean, rstd, N, C);
-    layernorm_backward_dwdb_kernel<<<blocks_for(C, 128), 128>>>(dw, db, dout, inp, mean, rstd, N, C);
+    int chunks = row_chunks(N);
+    float *partial = reduce_scratch(2 * (size_t)chunks * C);
+    layernorm_dwdb_chunks_kernel<<<blocks_for((size_t)chunks * C, 256), 256>>>(partial, dout, inp, mean, rstd, N, C);
+    add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(dw, partial, chunks, C);
+    add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(db, partial + (size_t)chunks * C, chunks, C);
 }
 
 /* ---- elementwise: GELU, residual, embedding, broadcast ---- */
@@ -947,12 +1008,16 @@ __global__ static void embedding_forward_kernel(float *out, const int32_t *token
     if (i < (size_t)N * C) out[i] = wte[(size_t)tokens[i / C] * C + i % C];
 }
 
-/* one thread per channel walks all positions in order: rows that share a
- * token add into the same embedding row without racing */
-__global__ static void embedding_backward_kernel(float *dwte, const int32_t *tokens, const float *dout, int N, int C) {
-    int k = blockIdx.x * blockDim.x + threadIdx.x;
-    if (k >= C) return;
-    for (int i = 0; i < N; i++) dwte[(size_t)tokens[i] * C + k] += dout[(size_t)i * C + k];
+/* one thread per (token of the batch, channel k) adds up dout[i][k] over the
+ * token's positions i, in order: rows that share a token never race */
+__global__ static void embedding_backward_kernel(float *dwte, const int32_t *by_token, const int32_t *group_first,
+                                                 const int32_t *group_token, const float *dout, int groups, int C) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= (size_t)groups * C) return;
+    int g = (int)(i / C), k = (int)(i % C);
+    float sum = 0.0f;
+    for (int p = group_first[g]; p < group_first[g + 1]; p++) sum += dout[(size_t)by_token[p] * C + k];
+    dwte[(size_t)group_token[g] * C + k] += sum;
 }
 
 static void gelu_forward_gpu(float *out, const float *inp, size_t N) {
@@ -967,15 +1032,15 @@ static void residual_forward_gpu(float *out, const float *a, const float *b, siz
 static void embedding_forward_gpu(float *out, const int32_t *tokens, const float *wte, int N, int C) {
     embedding_forward_kernel<<<blocks_for((size_t)N * C, 256), 256>>>(out, tokens, wte, N, C);
 }
-static void embedding_backward_gpu(float *dwte, const int32_t *tokens, const float *dout, int N, int C) {
-    embedding_backward_kernel<<<blocks_for(C, 128), 128>>>(dwte, tokens, dout, N, C);
+static void embedding_backward_gpu(float *dwte, TokenGroups g, const float *dout, int C) {
+    if (g.groups == 0) return;
+    embedding_backward_kernel<<<blocks_for((size_t)g.groups * C, 256), 256>>>(dwte, g.by_token, g.group_first,
+                                                                                g.group_token, dout, g.groups, C);
 }
 static void rows_broadcast_gpu(float *out, const float *vec, int N, int C) {
     bias_rows_kernel<<<blocks_for((size_t)N * C, 256), 256>>>(out, vec, N, C);
 }
-static void rows_sum_gpu(float *dvec, const float *dout, int N, int C) {
-    column_sums_kernel<<<blocks_for(C, 128), 128>>>(dvec, dout, N, C);
-}
+static void rows_sum_gpu(float *dvec, const float *dout, int N, int C) { column_sums_gpu(dvec, dout, N, C); }
 
 /* ---- RoPE: one thread per (row, head, pair) ---- */
 __global__ static void rope_rotate_kernel(float *x, const float *cos_sin, Rows rows, int T, int stride,
@@ -1252,6 +1317,7 @@ typedef struct {
     int32_t *seq_first;      /* (B+1) set by model_batch_view for the GPU: the scored
                                 positions of sequence b are scored[seq_first[b] ..
                                 seq_first[b+1]-1] */
+    TokenGroups token_groups; /* set by model_batch_view for the GPU's embedding backward */
     int capacity_B, capacity_T;
 } Batch;
 
@@ -1346,6 +1412,9 @@ typedef struct {
     Batch view;                 /* the batch of the last forward, arrays on the device */
     size_t view_capacity;       /* positions (B*T) the view's arrays hold */
     int32_t *host_seq_first;    /* (B+1) staging for view.seq_first */
+    int32_t *view_by_token, *view_group_first, *view_group_token; /* view.token_groups' arrays */
+    int32_t *host_by_token, *host_group_first, *host_group_token; /* their staging */
+    int32_t *host_token_start;  /* (V) counting sort scratch */
     float *host_losses;         /* (B*T) the losses copied back */
     float *host_logits;         /* (S, V) the logits copied back by an inference forward */
     size_t host_logits_size;
@@ -1500,8 +1569,9 @@ static inline Batch model_batch_view(Model *m, const Batch *bt) {
     if (!m->on_device) return v;
     size_t BT = (size_t)bt->B * bt->T;
     if (BT > m->view_capacity) {
-        int32_t **arrays[] = {&m->view.tokens, &m->view.ranks, &m->view.scored, &m->view.targets};
-        for (int k = 0; k < 4; k++) {
+        int32_t **arrays[] = {&m->view.tokens, &m->view.ranks, &m->view.scored, &m->view.targets,
+                              &m->view_by_token, &m->view_group_token};
+        for (int k = 0; k < 6; k++) {
             device_free(*arrays[k], 1);
             *arrays[k] = (int32_t *)device_alloc(sizeof(int32_t) * BT, 1);
         }
@@ -1509,10 +1579,16 @@ static inline Batch model_batch_view(Model *m, const Batch *bt) {
         m->view.weights = (float *)device_alloc(sizeof(float) * BT, 1);
         device_free(m->view.seq_first, 1);
         m->view.seq_first = (int32_t *)device_alloc(sizeof(int32_t) * (BT + 1), 1);
-        free(m->host_seq_first);
+        device_free(m->view_group_first, 1);
+        m->view_group_first = (int32_t *)device_alloc(sizeof(int32_t) * (BT + 1), 1);
+        free(m->host_seq_first); free(m->host_by_token); free(m->host_group_first); free(m->host_group_token);
         m->host_seq_first = (int32_t *)xmalloc(sizeof(int32_t) * (BT + 1));
+        m->host_by_token = (int32_t *)xmalloc(sizeof(int32_t) * BT);
+        m->host_group_first = (int32_t *)xmalloc(sizeof(int32_t) * (BT + 1));
+        m->host_group_token = (int32_t *)xmalloc(sizeof(int32_t) * BT);
         m->view_capacity = BT;
     }
+    if (!m->host_token_start) m->host_token_start = (int32_t *)xmalloc(sizeof(int32_t) * m->config.vocab_size);
     int S = bt->n_scored;
     for (int b = 0, n = 0; b <= bt->B; b++) { /* scored positions come grouped by sequence */
         while (n < S && bt->scored[n] / bt->T < b) n++;
@@ -1524,6 +1600,33 @@ static inline Batch model_batch_view(Model *m, const Batch *bt) {
     device_upload(m->view.targets, bt->targets, sizeof(int32_t) * S);
     device_upload(m->view.weights, bt->weights, sizeof(float) * S);
     device_upload(m->view.seq_first, m->host_seq_first, sizeof(int32_t) * (bt->B + 1));
+
+    /* The positions grouped by token (a counting sort), so that the GPU's
+     * embedding backward can give each (token, channel) one thread that adds
+     * up that token's positions in order: no two threads write one row. */
+    int V = m->config.vocab_size, groups = 0;
+    int32_t *start = m->host_token_start;
+    memset(start, 0, sizeof(int32_t) * V);
+    for (size_t i = 0; i < BT; i++) start[bt->tokens[i]]++; /* counts first */
+    for (int tok = 0, offset = 0; tok < V; tok++) {
+        int count = start[tok];
+        start[tok] = offset; /* then where the token's group starts */
+        if (count == 0) continue;
+        m->host_group_token[groups] = tok;
+        m->host_group_first[groups++] = offset;
+        offset += count;
+    }
+    m->host_group_first[groups] = (int32_t)BT;
+    for (size_t i = 0; i < BT; i++) m->host_by_token[start[bt->tokens[i]]++] = (int32_t)i;
+    device_upload(m->view_by_token, m->host_by_token, sizeof(int32_t) * BT);
+    device_upload(m->view_group_first, m->host_group_first, sizeof(int32_t) * (groups + 1));
+    device_upload(m->view_group_token, m->host_group_token, sizeof(int32_t) * groups);
+    v.token_groups.groups = groups;
+    v.token_groups.by_token = m->view_by_token;
+    v.token_groups.group_first = m->view_group_first;
+    v.token_groups.group_token = m->view_group_token;
+    m->view.token_groups = v.token_groups; /* model_backward reads m->view */
+
     v.tokens = m->view.tokens;
     v.ranks = m->view.ranks;
     v.scored = m->view.scored;
@@ -1542,8 +1645,10 @@ static inline void model_free(Model *m) {
     if (d) {
         device_free(m->view.tokens, 1); device_free(m->view.ranks, 1); device_free(m->view.scored, 1);
         device_free(m->view.targets, 1); device_free(m->view.weights, 1); device_free(m->view.seq_first, 1);
+        device_free(m->view_by_token, 1); device_free(m->view_group_first, 1); device_free(m->view_group_token, 1);
     }
     free(m->host_seq_first); free(m->host_losses); free(m->host_logits);
+    free(m->host_by_token); free(m->host_group_first); free(m->host_group_token); free(m->host_token_start);
     memset(m, 0, sizeof *m);
 }
 
@@ -1762,7 +1867,7 @@ static inline void model_backward(Model *m, const Batch *bt) {
                            a->enc_ln1_rstd + l * BT, (int)BT, C);
     }
     /* x_0 = wte[tokens]: scatter into the embedding rows */
-    embedding_backward(dp[P_WTE], v.tokens, g->dx, (int)BT, C);
+    embedding_backward(dp[P_WTE], v.tokens, v.token_groups, g->dx, (int)BT, C);
 }
 
 /* ---- optimizer: AdamW with global-norm clipping ---- */
