@@ -99,6 +99,9 @@ static int g_device = DEVICE_CPU;
         if (st_ != CUBLAS_STATUS_SUCCESS) die("cuBLAS error %d at %s:%d", (int)st_, __FILE__, __LINE__); \
     } while (0)
 static cublasHandle_t g_cublas;
+/* after each kernel launch: a launch that failed (a bad grid, too many
+ * registers) returns no error by itself, and its kernel simply never runs */
+#define CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
 /* at the top of a layer function: on the GPU, run the kernel version instead */
 #define RUN_ON_GPU(call)                  \
     do {                                  \
@@ -882,13 +885,18 @@ static void column_sums_gpu(float *dvec, const float *x, int N, int C) {
     if (N == 0) return;
     float *partial = reduce_scratch((size_t)row_chunks(N) * C);
     chunk_sums_kernel<<<blocks_for((size_t)row_chunks(N) * C, 256), 256>>>(partial, x, N, C);
+    CHECK_LAUNCH();
     add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(dvec, partial, row_chunks(N), C);
+    CHECK_LAUNCH();
 }
 
 static void matmul_forward_gpu(float *out, const float *inp, const float *weight, const float *bias,
                                int N, int IC, int OC) {
     const float one = 1.0f, zero = 0.0f;
-    if (bias) bias_rows_kernel<<<blocks_for((size_t)N * OC, 256), 256>>>(out, bias, N, OC);
+    if (bias) {
+        bias_rows_kernel<<<blocks_for((size_t)N * OC, 256), 256>>>(out, bias, N, OC);
+        CHECK_LAUNCH();
+    }
     CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, weight, IC, inp, IC,
                              bias ? &one : &zero, out, OC));
 }
@@ -967,6 +975,7 @@ __global__ static void layernorm_dwdb_chunks_kernel(float *partial, const float 
 static void layernorm_forward_gpu(float *out, float *mean, float *rstd, const float *inp,
                                   const float *w, const float *b, int N, int C) {
     layernorm_forward_kernel<<<blocks_for(N, 256 / WARP), 256>>>(out, mean, rstd, inp, w, b, N, C);
+    CHECK_LAUNCH();
 }
 
 static void layernorm_backward_gpu(float *dinp, float *dw, float *db, const float *dout,
@@ -974,11 +983,15 @@ static void layernorm_backward_gpu(float *dinp, float *dw, float *db, const floa
                                    const float *rstd, int N, int C) {
     if (N == 0) return;
     layernorm_backward_dx_kernel<<<blocks_for(N, 256 / WARP), 256>>>(dinp, dout, inp, w, mean, rstd, N, C);
+    CHECK_LAUNCH();
     int chunks = row_chunks(N);
     float *partial = reduce_scratch(2 * (size_t)chunks * C);
     layernorm_dwdb_chunks_kernel<<<blocks_for((size_t)chunks * C, 256), 256>>>(partial, dout, inp, mean, rstd, N, C);
+    CHECK_LAUNCH();
     add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(dw, partial, chunks, C);
+    CHECK_LAUNCH();
     add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(db, partial + (size_t)chunks * C, chunks, C);
+    CHECK_LAUNCH();
 }
 
 /* ---- elementwise: GELU, residual, embedding, broadcast ---- */
@@ -1022,23 +1035,29 @@ __global__ static void embedding_backward_kernel(float *dwte, const int32_t *by_
 
 static void gelu_forward_gpu(float *out, const float *inp, size_t N) {
     gelu_forward_kernel<<<blocks_for(N, 256), 256>>>(out, inp, N);
+    CHECK_LAUNCH();
 }
 static void gelu_backward_gpu(float *dinp, const float *inp, const float *dout, size_t N) {
     gelu_backward_kernel<<<blocks_for(N, 256), 256>>>(dinp, inp, dout, N);
+    CHECK_LAUNCH();
 }
 static void residual_forward_gpu(float *out, const float *a, const float *b, size_t N) {
     residual_forward_kernel<<<blocks_for(N, 256), 256>>>(out, a, b, N);
+    CHECK_LAUNCH();
 }
 static void embedding_forward_gpu(float *out, const int32_t *tokens, const float *wte, int N, int C) {
     embedding_forward_kernel<<<blocks_for((size_t)N * C, 256), 256>>>(out, tokens, wte, N, C);
+    CHECK_LAUNCH();
 }
 static void embedding_backward_gpu(float *dwte, TokenGroups g, const float *dout, int C) {
     if (g.groups == 0) return;
     embedding_backward_kernel<<<blocks_for((size_t)g.groups * C, 256), 256>>>(dwte, g.by_token, g.group_first,
                                                                                 g.group_token, dout, g.groups, C);
+    CHECK_LAUNCH();
 }
 static void rows_broadcast_gpu(float *out, const float *vec, int N, int C) {
     bias_rows_kernel<<<blocks_for((size_t)N * C, 256), 256>>>(out, vec, N, C);
+    CHECK_LAUNCH();
 }
 static void rows_sum_gpu(float *dvec, const float *dout, int N, int C) { column_sums_gpu(dvec, dout, N, C); }
 
@@ -1062,6 +1081,7 @@ static void rope_rotate_gpu(float *x, const float *cos_sin, Rows rows, int T, in
                             int H, int D, int inverse) {
     size_t n = (size_t)rows.N * H * (D / 2);
     rope_rotate_kernel<<<blocks_for(n, 256), 256>>>(x, cos_sin, rows, T, stride, col, H, D, inverse);
+    CHECK_LAUNCH();
 }
 
 /* ---- attention: one warp per (query row, head) ----
@@ -1180,6 +1200,7 @@ static void attention_forward_gpu(float *out, float *probs, const float *q, cons
                                   const int32_t *ranks, Rows rows, AttentionShape s, int allow_self) {
     size_t warps = (size_t)rows.N * s.H;
     attention_forward_kernel<<<blocks_for(warps, 256 / WARP), 256>>>(out, probs, q, kv, ranks, rows, s, allow_self);
+    CHECK_LAUNCH();
 }
 
 static void attention_backward_gpu(float *dq, float *dkv, const float *dout, const float *probs,
@@ -1195,8 +1216,10 @@ static void attention_backward_gpu(float *dq, float *dkv, const float *dout, con
     }
     size_t warps = (size_t)rows.N * s.H;
     attention_backward_query_kernel<<<blocks_for(warps, 256 / WARP), 256>>>(dq, dscores, dout, probs, kv, rows, s);
+    CHECK_LAUNCH();
     size_t n = (size_t)B * s.T * s.H * s.D;
     attention_backward_kv_kernel<<<blocks_for(n, 256), 256>>>(dkv, dscores, dout, probs, q, rows, B, s);
+    CHECK_LAUNCH();
 }
 
 /* ---- softmax + cross-entropy: one block of 256 threads per scored row ---- */
@@ -1238,6 +1261,7 @@ static void crossentropy_forward_backward_gpu(float *logits, float *losses, cons
                                               int want_grad) {
     if (S == 0) return;
     crossentropy_kernel<<<S, CE_THREADS>>>(logits, losses, targets, weights, (float)(1.0 / total_weight), V, want_grad);
+    CHECK_LAUNCH();
 }
 
 /* ---- optimizer pieces ---- */
@@ -1268,6 +1292,7 @@ static double sum_squares_gpu(const float *x, size_t n) {
     static float *partial = NULL;
     if (!partial) CUDA_CHECK(cudaMalloc(&partial, sizeof(float) * NORM_BLOCKS));
     sum_squares_kernel<<<NORM_BLOCKS, 256>>>(partial, x, n);
+    CHECK_LAUNCH();
     float host[NORM_BLOCKS];
     CUDA_CHECK(cudaMemcpy(host, partial, sizeof host, cudaMemcpyDeviceToHost));
     double total = 0.0;
@@ -1275,7 +1300,10 @@ static double sum_squares_gpu(const float *x, size_t n) {
     return total;
 }
 
-static void scale_gpu(float *x, float scale, size_t n) { scale_kernel<<<blocks_for(n, 256), 256>>>(x, scale, n); }
+static void scale_gpu(float *x, float scale, size_t n) {
+    scale_kernel<<<blocks_for(n, 256), 256>>>(x, scale, n);
+    CHECK_LAUNCH();
+}
 
 __global__ static void adamw_kernel(float *params, const float *grads, float *m, float *v, size_t n,
                                     float lr, float beta1, float beta2, float eps, float wd, float c1, float c2) {
@@ -1912,6 +1940,7 @@ static inline void adamw_update(Model *m, const AdamWConfig *o, int step) {
             adamw_kernel<<<blocks_for(n, 256), 256>>>(m->params + off, m->grads + off, m->adam_m + off,
                                                        m->adam_v + off, n, o->lr, o->beta1, o->beta2,
                                                        o->eps, wd, c1, c2);
+            CHECK_LAUNCH();
             continue;
         }
 #endif
@@ -1942,6 +1971,7 @@ static inline void ema_update(Model *m, float max_decay, int step) {
 #ifdef __CUDACC__
     if (m->on_device) {
         ema_kernel<<<blocks_for(m->n_params, 256), 256>>>(m->ema, m->params, m->n_params, d);
+        CHECK_LAUNCH();
         return;
     }
 #endif
