@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# test/gpu_check.sh -- everything issue 3 needs a GPU for, in one command:
+# for a machine with an NVIDIA GPU, such as the one the `device` tool lends
+# for a few minutes (one call, at most 10 minutes; see the README, "The GPU
+# build"). Steps, each with its own time limit so one stuck step cannot use
+# up the others' time:
+#   1. build everything (make; where nvcc is found that includes build/cuda/)
+#   2. the card (nvidia-smi)
+#   3. the CPU/GPU parity test, every objective (build/cuda/test_parity),
+#      then compute-sanitizer's memcheck, racecheck and initcheck on its AR case
+#      where the tool runs
+#   4. the GPU benchmark, plain fp32 and TF32 (build/cuda/bench)
+#   5. the paper's headline table on the GPU:
+#      ./run_all.sh -j 1 --tasks retrieval --objectives ar,mlmu (quick preset)
+# Logs and a summary go to $OUT (the device tool's output folder) or, where
+# OUT is unset, to gpu-check/; the summary is printed last.
+#
+#   usage: bash test/gpu_check.sh [--skip-run-all]
+set -u
+cd "$(dirname "$0")/.."
+out=${OUT:-gpu-check}
+mkdir -p "$out"
+summary=$out/summary.md
+skip_run_all=0
+[ "${1:-}" = --skip-run-all ] && skip_run_all=1
+started=$(date +%s)
+note() { echo "$*" | tee -a "$summary"; }
+# step NAME SECONDS COMMAND...: run it with a time limit, log to $out/NAME.log
+step() {
+    local name=$1 limit=$2 t0 rc
+    shift 2
+    t0=$(date +%s)
+    timeout "$limit" "$@" >"$out/$name.log" 2>&1
+    rc=$?
+    note "- $name: exit $rc$([ $rc -eq 124 ] && echo " (stopped at its ${limit} s limit)") in $(( $(date +%s) - t0 )) s (log: $name.log)"
+    return $rc
+}
+
+: >"$summary"
+note "# GPU check, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+note ""
+note "machine: $(nproc --all) cores; $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader >"$out/gpu.txt" 2>&1
+note "GPU: $(head -n 1 "$out/gpu.txt")"
+note "nvcc: $( (command -v nvcc >/dev/null && nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>/dev/null | tail -n 2 | head -n 1)"
+note ""
+
+# 1. build (the CPU programs too: run_all.sh uses 01, 02 and the CPU 06 as well)
+step build 300 make -j"$(nproc --all)" all
+if [ ! -x build/cuda/test_parity ]; then
+    note "build/cuda/test_parity was not built: see build.log"
+    cat "$summary"
+    exit 1
+fi
+
+# 3. parity, every objective; then the sanitizers on one case
+step parity 120 build/cuda/test_parity
+grep -E '^(PASS|FAIL|SKIP|GPU)' "$out/parity.log" | sed 's/^/    /' | tee -a "$summary"
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+if [ -n "$sanitizer" ]; then
+    for tool in memcheck racecheck initcheck; do
+        step "sanitizer-$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 9 build/cuda/test_parity AR
+        grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer-$tool.log" | head -n 3 | sed 's/^/    /' | tee -a "$summary"
+    done
+else
+    note "- compute-sanitizer: not found"
+fi
+
+# 4. the benchmark, fp32 then TF32
+step bench-fp32 150 build/cuda/bench --device cuda --steps 10
+sed 's/^/    /' "$out/bench-fp32.log" | tee -a "$summary"
+step bench-tf32 150 build/cuda/bench --device cuda --steps 10 --tf32
+sed 's/^/    /' "$out/bench-tf32.log" | tee -a "$summary"
+
+# 5. the headline table on the GPU
+if [ $skip_run_all = 0 ]; then
+    rm -rf results-gpu
+    step run_all 400 ./run_all.sh -j 1 --tasks retrieval --objectives ar,mlmu --out results-gpu
+    sed -n '/^| | AR /,/^| backward/p' results-gpu/results/RESULTS.md 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
+    grep -E '^\| retrieval/' results-gpu/results/RESULTS.md 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
+    cp results-gpu/results/RESULTS.md "$out/RESULTS-gpu.md" 2>/dev/null
+fi
+note ""
+note "total: $(( $(date +%s) - started )) s"
