@@ -2,7 +2,9 @@
 # `make bench` runs the CPU benchmark.  The .cu files are compiled as C by gcc
 # (their CUDA parts sit behind #ifdef __CUDACC__) into build/; where nvcc is
 # installed, `make` also compiles them with nvcc into build/cuda/ (the GPU
-# build: the same programs, which run on the GPU when there is one).
+# build: the same programs, which run on the GPU when there is one). g++ also
+# compiles the CUDA code against the CPU stand-ins of test/cuda_emu/ into
+# build/emu/ (the CUDA emulator: the kernels tested without a GPU).
 #
 # CBLAS: OpenBLAS built for OpenMP (Debian libopenblas-openmp-dev) shares the
 # program's OpenMP threads; the pthread build (libopenblas-dev) works too but
