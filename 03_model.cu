@@ -1935,6 +1935,7 @@ static inline void adamw_update(Model *m, const AdamWConfig *o, int step) {
     for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
         size_t off = (size_t)(m->param_ptrs[t] - m->params), n = m->param_sizes[t];
         float wd = m->param_decays[t] ? o->weight_decay : 0.0f;
+        if (n == 0) continue; /* a tensor a 1-layer model does not have */
 #ifdef __CUDACC__
         if (m->on_device) {
             adamw_kernel<<<blocks_for(n, 256), 256>>>(m->params + off, m->grads + off, m->adam_m + off,

@@ -45,19 +45,28 @@ static double relative_error(const float *a, const float *b, size_t n) {
     return diff / (scale > 0 ? scale : 1.0);
 }
 
-typedef struct { const char *name; int objective; float rate; int problem; } Case;
+/* Two sizes. Small: width 48 with 2 heads (head size 24, not a multiple of
+ * the 32-lane warp), 2 layers, 37 tokens, 5 sequences of up to 21. Large
+ * enough that every loop of the kernels goes round more than once: head
+ * size 40 (> 32 lanes), 75 positions (> 2 x 32 keys a warp splits), 600
+ * tokens (> 2 x 256 threads of the cross-entropy block), 300 rows (5 chunks
+ * of the row sums). */
+typedef struct { int layers, heads, embd, vocab, B, T; } Shape;
+static const Shape SMALL = {2, 2, 48, 37, 5, 21}, LARGE = {1, 2, 80, 600, 4, 75};
+typedef struct { const char *name; int objective; float rate; int problem; const Shape *shape; } Case;
 static const Case CASES[] = {
-    {"AR", OBJ_AR, 0, 0},
-    {"MLM-U", OBJ_MLMU, 0, 0},
-    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0},
-    {"PLM", OBJ_PLM, 0, 0},
-    {"MLM-U (problem)", OBJ_MLMU, 0, 5},
+    {"AR", OBJ_AR, 0, 0, &SMALL},
+    {"MLM-U", OBJ_MLMU, 0, 0, &SMALL},
+    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, &SMALL},
+    {"PLM", OBJ_PLM, 0, 0, &SMALL},
+    {"MLM-U (problem)", OBJ_MLMU, 0, 5, &SMALL},
+    {"large AR", OBJ_AR, 0, 0, &LARGE},
+    {"large MLM-U", OBJ_MLMU, 0, 0, &LARGE},
 };
 
-/* a random model: width 48 with 2 heads (head size 24, not a multiple of the
- * 32-lane warp), 2 layers, 37 tokens */
-static void random_model(Model *m, uint64_t seed) {
-    ModelConfig c = {2, 2, 48, 37, 24};
+/* a random model of the case's shape */
+static void random_model(Model *m, const Shape *sh, uint64_t seed) {
+    ModelConfig c = {sh->layers, sh->heads, sh->embd, sh->vocab, sh->T + 3};
     model_alloc(m, &c);
     model_init_params(m, seed);
     Rng r;
@@ -66,7 +75,7 @@ static void random_model(Model *m, uint64_t seed) {
 }
 
 static void random_batch(Batch *bt, const Case *c, uint64_t seed) {
-    int B = 5, T = 21;
+    int B = c->shape->B, T = c->shape->T, V = c->shape->vocab;
     batch_init(bt, B, T);
     Rng r;
     rng_seed(&r, seed);
@@ -78,7 +87,7 @@ static void random_batch(Batch *bt, const Case *c, uint64_t seed) {
         bt->lengths[b] = len;
         bt->first_scored[b] = c->problem ? c->problem : 1;
         for (int t = 0; t < T; t++) {
-            bt->tokens[b * T + t] = t == 0 ? TOK_BOS : t < len ? N_SPECIAL_TOKENS + (int)rng_below(&r, 33) : TOK_PAD;
+            bt->tokens[b * T + t] = t == 0 ? TOK_BOS : t < len ? N_SPECIAL_TOKENS + (int)rng_below(&r, V - N_SPECIAL_TOKENS) : TOK_PAD;
             bt->ranks[b * T + t] = RANK_NEVER;
         }
     }
@@ -113,7 +122,7 @@ static float *download(const float *dev, size_t n) {
 static void check_case(const Case *c, uint64_t seed) {
     Model cpu, gpu;
     Batch bt;
-    random_model(&cpu, seed);
+    random_model(&cpu, c->shape, seed);
     random_batch(&bt, c, seed + 1);
     int S = bt.n_scored, V = cpu.config.vocab_size;
     AdamWConfig opt = {1e-3f, 0.9f, 0.98f, 1e-8f, 0.1f, 1.0f};
@@ -137,7 +146,7 @@ static void check_case(const Case *c, uint64_t seed) {
     g_device = DEVICE_CUDA;
     gpu_copy(&gpu, &cpu); /* cpu.params have moved one step: copy the start again below */
     Model start;
-    random_model(&start, seed);
+    random_model(&start, c->shape, seed);
     CUDA_CHECK(cudaMemcpy(gpu.params, start.params, sizeof(float) * start.n_params, cudaMemcpyHostToDevice));
     model_free(&start);
     poison_activations(&gpu, &bt);
