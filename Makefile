@@ -127,6 +127,9 @@ build/cuda/bench: test/bench.c $(MODEL_DEPS) | build/cuda
 CXX       = g++
 EMU_FLAGS = -O2 -g -std=c++20 -U_FORTIFY_SOURCE -D__CUDACC__ -Itest/cuda_emu -I. $(BLAS_CFLAGS) -fopenmp -fno-trapping-math \
             -Wall -Wextra
+# never with the sanitizers (SANITIZE=1): AddressSanitizer does not follow the
+# emulator's switches between its threads' stacks
+EMU_LDLIBS = $(filter-out -fsanitize=%,$(LDLIBS))
 EMU_SOURCES := $(addprefix build/emu/src/,03_model.cu 04_train_ar.cu 05_train_mlmu.cu 06_eval.c test/test_parity.cu)
 EMU_DEPS    := $(EMU_SOURCES) common.h test/cuda_emu/cuda_runtime.h test/cuda_emu/cublas_v2.h
 
@@ -135,11 +138,11 @@ $(EMU_SOURCES): build/emu/src/%: %
 	{ echo '#line 1 "$<"'; sed -E 's/\b([A-Za-z_][A-Za-z0-9_]*)<<<(.*)>>>\(/emu_launch("\1", \1, \2)(/' $<; } >$@
 
 build/emu/test_parity: $(EMU_DEPS)
-	$(CXX) $(EMU_FLAGS) -x c++ build/emu/src/test/test_parity.cu -o $@ $(LDLIBS)
+	$(CXX) $(EMU_FLAGS) -x c++ build/emu/src/test/test_parity.cu -o $@ $(EMU_LDLIBS)
 
 # the programs themselves, their GPU path on the emulator (--device cuda)
 build/emu/04_train_ar build/emu/05_train_mlmu build/emu/06_eval: build/emu/%: $(EMU_DEPS)
-	$(CXX) $(EMU_FLAGS) -x c++ $(filter build/emu/src/$*.%,$^) -o $@ $(LDLIBS)
+	$(CXX) $(EMU_FLAGS) -x c++ $(filter build/emu/src/$*.%,$^) -o $@ $(EMU_LDLIBS)
 
 EMU_PROGRAMS := build/emu/test_parity build/emu/04_train_ar build/emu/05_train_mlmu build/emu/06_eval
 all: $(EMU_PROGRAMS)
@@ -148,7 +151,7 @@ emu: $(EMU_PROGRAMS)
 # the compile command, for test/test_parity_emu.sh (it builds copies of the kernels with planted bugs)
 emu-command:
 	@echo '$(CXX) $(EMU_FLAGS) -O1 -x c++'
-	@echo '$(LDLIBS)'
+	@echo '$(EMU_LDLIBS)'
 
 # compile the GPU build (no-op without nvcc; `make` already does it with nvcc)
 cuda: $(CUDA_PROGRAMS)

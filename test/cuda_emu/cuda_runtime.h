@@ -298,7 +298,7 @@ static void emu_thread_main(void) {
 }
 
 /* switch from the scheduler to thread t, until it waits or ends */
-static inline void emu_resume(int t) {
+__attribute__((noinline)) static void emu_resume(int t) { /* noinline: _setjmp in a function of its own */
     EmuThread *th = &emu_threads[t];
     emu_current = t;
     threadIdx.x = t % blockDim.x;
@@ -353,20 +353,23 @@ static inline void emu_shuffle(std::vector<int> &order, int n) {
  * at a warp barrier. So a warp that writes what another reads without a
  * __syncthreads in between, or a lane that reads another's value without a
  * __syncwarp, gets the wrong value in some launches. */
+/* a thread ready to start at emu_thread_main on its own stack (noinline:
+ * getcontext, like _setjmp, is best kept in a function of its own) */
+__attribute__((noinline)) static void emu_thread_init(EmuThread *th) {
+    if (!th->stack) th->stack = (char *)malloc(EMU_STACK_BYTES);
+    getcontext(&th->context);
+    th->context.uc_stack.ss_sp = th->stack;
+    th->context.uc_stack.ss_size = EMU_STACK_BYTES;
+    th->context.uc_link = NULL; /* never returns: it jumps back to the scheduler */
+    makecontext(&th->context, emu_thread_main, 0);
+    th->state = EMU_RUNNABLE;
+    th->started = 0;
+    th->shuffles = 0;
+}
+
 static inline void emu_run_block(int n_threads) {
     if ((int)emu_threads.size() < n_threads) emu_threads.resize(n_threads);
-    for (int t = 0; t < n_threads; t++) {
-        EmuThread *th = &emu_threads[t];
-        if (!th->stack) th->stack = (char *)malloc(EMU_STACK_BYTES);
-        getcontext(&th->context);
-        th->context.uc_stack.ss_sp = th->stack;
-        th->context.uc_stack.ss_size = EMU_STACK_BYTES;
-        th->context.uc_link = NULL; /* never returns: it jumps back to the scheduler */
-        makecontext(&th->context, emu_thread_main, 0);
-        th->state = EMU_RUNNABLE;
-        th->started = 0;
-        th->shuffles = 0;
-    }
+    for (int t = 0; t < n_threads; t++) emu_thread_init(&emu_threads[t]);
     int n_warps = (n_threads + EMU_WARP - 1) / EMU_WARP;
     std::vector<int> warps(n_warps), lanes(EMU_WARP);
     for (;;) {
