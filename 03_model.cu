@@ -86,6 +86,22 @@ enum { DEVICE_CPU = 0, DEVICE_CUDA = 1 };
 static const char *const DEVICE_NAMES[] = {"cpu", "cuda"};
 static int g_device = DEVICE_CPU;
 
+/* The arithmetic of the GPU's matrix products (--matmul). The numbers stay
+ * fp32 in memory either way; cuBLAS may round the operands of each product:
+ *   fp32  plain fp32 (the default; what the CPU computes, to rounding)
+ *   tf32  to TF32 (10 mantissa bits) on the tensor cores, sums in fp32
+ *   bf16  to bf16 (7 mantissa bits) on the tensor cores, sums in fp32
+ * The CPU always computes in fp32. */
+enum { MATMUL_FP32 = 0, MATMUL_TF32 = 1, MATMUL_BF16 = 2 };
+static const char *const MATMUL_NAMES[] = {"fp32", "tf32", "bf16"};
+static int g_matmul = MATMUL_FP32;
+static inline int parse_matmul(const char *name) {
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(name, MATMUL_NAMES[k])) return k;
+    die("--matmul must be fp32, tf32 or bf16, got '%s'", name);
+    return MATMUL_FP32;
+}
+
 #ifdef __CUDACC__
 #define HOST_DEVICE __host__ __device__ /* a helper both the CPU and the kernels call */
 #define CUDA_CHECK(call)                                                                          \
@@ -99,6 +115,8 @@ static int g_device = DEVICE_CPU;
         if (st_ != CUBLAS_STATUS_SUCCESS) die("cuBLAS error %d at %s:%d", (int)st_, __FILE__, __LINE__); \
     } while (0)
 static cublasHandle_t g_cublas;
+static const cublasComputeType_t MATMUL_COMPUTE[] = {CUBLAS_COMPUTE_32F, CUBLAS_COMPUTE_32F_FAST_TF32,
+                                                     CUBLAS_COMPUTE_32F_FAST_16BF};
 /* after each kernel launch: a launch that failed (a bad grid, too many
  * registers) returns no error by itself, and its kernel simply never runs */
 #define CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
@@ -116,10 +134,9 @@ static cublasHandle_t g_cublas;
 #endif
 
 /* --device cpu|cuda|auto. auto: the GPU when this binary was built with nvcc
- * and the machine has one. tf32: let cuBLAS use TF32 tensor cores for the
- * fp32 matrix products (faster, about 1e-3 relative error); off, the GPU
- * computes in plain fp32 like the CPU. */
-static inline void device_select(const char *name, int tf32) {
+ * and the machine has one. matmul: the arithmetic of the GPU's matrix
+ * products (MATMUL_*, above); the CPU ignores it. */
+static inline void device_select(const char *name, int matmul) {
     int want_cuda = !strcmp(name, "cuda");
     if (!want_cuda && strcmp(name, "cpu") && strcmp(name, "auto"))
         die("--device must be cpu, cuda or auto, got '%s'", name);
@@ -136,13 +153,13 @@ static inline void device_select(const char *name, int tf32) {
         CUDA_CHECK(cudaSetDevice(0));
         if (!cublas_ready) CUBLAS_CHECK(cublasCreate(&g_cublas));
         cublas_ready = 1;
-        CUBLAS_CHECK(cublasSetMathMode(g_cublas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+        g_matmul = matmul;
         g_device = DEVICE_CUDA;
         return;
     }
     if (want_cuda) die("--device cuda: no CUDA GPU found on this machine");
 #else
-    (void)tf32;
+    (void)matmul;
     if (want_cuda)
         die("--device cuda: this program was built without CUDA; the GPU build is in build/cuda/ "
             "(made by `make` when nvcc is installed)");
@@ -890,26 +907,29 @@ static void column_sums_gpu(float *dvec, const float *x, int N, int C) {
     CHECK_LAUNCH();
 }
 
+/* C = alpha op(A) op(B) + beta C, column-major, fp32 in memory, in the
+ * arithmetic --matmul chose (cublasGemmEx's compute type) */
+static void gemm_gpu(cublasOperation_t op_a, cublasOperation_t op_b, int m, int n, int k, float alpha,
+                     const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    CUBLAS_CHECK(cublasGemmEx(g_cublas, op_a, op_b, m, n, k, &alpha, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, &beta,
+                              C, CUDA_R_32F, ldc, MATMUL_COMPUTE[g_matmul], CUBLAS_GEMM_DEFAULT));
+}
+
 static void matmul_forward_gpu(float *out, const float *inp, const float *weight, const float *bias,
                                int N, int IC, int OC) {
-    const float one = 1.0f, zero = 0.0f;
     if (bias) {
         bias_rows_kernel<<<blocks_for((size_t)N * OC, 256), 256>>>(out, bias, N, OC);
         CHECK_LAUNCH();
     }
-    CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, &one, weight, IC, inp, IC,
-                             bias ? &one : &zero, out, OC));
+    gemm_gpu(CUBLAS_OP_T, CUBLAS_OP_N, OC, N, IC, 1.0f, weight, IC, inp, IC, bias ? 1.0f : 0.0f, out, OC);
 }
 
 static void matmul_backward_gpu(float *dinp, float *dweight, float *dbias, const float *dout,
                                 const float *inp, const float *weight, int N, int IC, int OC) {
-    const float one = 1.0f;
     /* dinp (N, IC) += dout (N, OC) @ weight (OC, IC):  column-major dinp^T = weight^T-as-stored @ dout^T */
-    CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_N, CUBLAS_OP_N, IC, N, OC, &one, weight, IC, dout, OC,
-                             &one, dinp, IC));
+    gemm_gpu(CUBLAS_OP_N, CUBLAS_OP_N, IC, N, OC, 1.0f, weight, IC, dout, OC, 1.0f, dinp, IC);
     /* dweight (OC, IC) += dout^T @ inp:  column-major dweight^T (IC, OC) = inp^T (IC, N) @ dout (N, OC) */
-    CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_N, CUBLAS_OP_T, IC, OC, N, &one, inp, IC, dout, OC,
-                             &one, dweight, IC));
+    gemm_gpu(CUBLAS_OP_N, CUBLAS_OP_T, IC, OC, N, 1.0f, inp, IC, dout, OC, 1.0f, dweight, IC);
     if (dbias) column_sums_gpu(dbias, dout, N, OC);
 }
 
@@ -2412,7 +2432,7 @@ typedef struct {
     int eval_limit;          /* test queries per evaluation (0: all) */
     int quiet;
     const char *device;      /* cpu, cuda or auto */
-    int tf32;                /* let cuBLAS use TF32 on the GPU */
+    int matmul;              /* the GPU's matrix products: MATMUL_FP32, _TF32 or _BF16 */
     const char *setting_flag; /* last flag given that sets the model or the run */
     ModelConfig model;       /* used when neither init nor resume is given */
     TrainConfig train;
@@ -2467,8 +2487,9 @@ static inline void train_options_help(void) {
         "  --quiet           no progress lines\n"
         "  --device D        cpu, cuda or auto (default auto: the GPU if this is the CUDA\n"
         "                    build, build/cuda/, and the machine has one)\n"
-        "  --tf32            on the GPU, let cuBLAS use TF32 tensor cores (faster, ~1e-3\n"
-        "                    relative error in the matrix products); default plain fp32\n"
+        "  --matmul P        the GPU's matrix products: fp32 (default), tf32 or bf16 (the\n"
+        "                    tensor cores round the operands to 10 or 7 mantissa bits;\n"
+        "                    faster, about 1e-3 or 1e-2 relative error); --tf32 = --matmul tf32\n"
         "Threads: OMP_NUM_THREADS (results are bit-identical for the same thread count).\n");
 }
 
@@ -2503,7 +2524,8 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     else if (!strcmp(a, "--stop-at")) o->stop_at = (int)parse_long(a, flag_value(argc, argv, i), 1, 100000000);
     else if (!strcmp(a, "--quiet")) o->quiet = 1;
     else if (!strcmp(a, "--device")) o->device = flag_value(argc, argv, i);
-    else if (!strcmp(a, "--tf32")) o->tf32 = 1;
+    else if (!strcmp(a, "--tf32")) o->matmul = MATMUL_TF32;
+    else if (!strcmp(a, "--matmul")) o->matmul = parse_matmul(flag_value(argc, argv, i));
     else return 0;
     return 1;
 }
@@ -2581,7 +2603,7 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     snprintf(ckpt_path, sizeof ckpt_path, "%s/model.ckpt", o->out_dir);
     snprintf(best_path, sizeof best_path, "%s/best.ckpt", o->out_dir);
     snprintf(log_path, sizeof log_path, "%s/log.csv", o->out_dir);
-    device_select(o->device, o->tf32);
+    device_select(o->device, o->matmul);
     TokenData train, test;
     token_data_load(&train, train_path);
     token_data_load(&test, test_path);
@@ -2679,6 +2701,9 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     if (h.epoch_pos > 0) epoch_order(order, n_train, tc->seed, h.epoch);
     AdamWConfig opt = {tc->lr, tc->beta1, tc->beta2, 1e-8f, tc->weight_decay, tc->grad_clip};
     FILE *log = open_log(log_path, h.step);
+    char products[48] = ""; /* the GPU's matrix products, when not plain fp32 */
+    if (g_device == DEVICE_CUDA && g_matmul != MATMUL_FP32)
+        snprintf(products, sizeof products, " (%s matrix products)", MATMUL_NAMES[g_matmul]);
     if (!o->quiet)
         printf("training %s: %zu parameters (%d layers, %d heads, width %d, vocab %d), %d train "
                "sequences, %d validation queries, %d test queries, steps %d..%d, batch %d, on %s%s "
@@ -2686,7 +2711,7 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
                OBJECTIVE_NAMES[objective], model.n_params, model.config.n_layer,
                model.config.n_head, model.config.n_embd, model.config.vocab_size, n_train,
                n_valid_queries, n_test_queries, h.step, end_step, tc->batch_size,
-               DEVICE_NAMES[g_device], g_device == DEVICE_CUDA && o->tf32 ? " (TF32)" : "",
+               DEVICE_NAMES[g_device], products,
                omp_get_max_threads(), blas_kernels(),
                tc->ema_decay > 0 ? "; evaluating the weight average (--ema)" : "");
     const char *better = g_device == DEVICE_CPU ? blas_better_coretype() : NULL;

@@ -80,15 +80,15 @@ test: all
 
 # OPENBLAS_CORETYPE: where OpenBLAS does not recognise the CPU, its faster
 # kernels instead of the generic ones (03_model.cu, "which kernels")
-# With the GPU build and a GPU (nvidia-smi lists one), the GPU benchmark too:
-# plain fp32, then TF32 products.
+# With the GPU build and a GPU (nvidia-smi lists one), the GPU benchmark too,
+# with fp32, TF32 and bf16 matrix products.
 bench: build/bench build/03_model
 	@ct=$$(./build/03_model --blas-coretype); \
 	if [ -z "$$OPENBLAS_CORETYPE" ] && [ -n "$$ct" ]; then \
 		echo "OPENBLAS_CORETYPE=$$ct (OpenBLAS does not recognise this CPU)"; export OPENBLAS_CORETYPE=$$ct; fi; \
 	./build/bench
 	@if [ -x build/cuda/bench ] && nvidia-smi -L >/dev/null 2>&1; then \
-		./build/cuda/bench --device cuda && ./build/cuda/bench --device cuda --tf32; fi
+		for m in fp32 tf32 bf16; do ./build/cuda/bench --device cuda --matmul $$m || exit 1; done; fi
 
 # ---- the GPU build: nvcc compiles the same sources (section 2g included) ----
 # CUDA_ARCH: Ampere (A100) and Hopper (H100) code, plus PTX for newer cards.

@@ -20,11 +20,13 @@
  *     logits   2CV
  *
  * On the GPU (the nvcc build, --device cuda or auto with a GPU) it reports
- * MFU: the model FLOP/s over the card's nominal dense peak for the precision
- * used (fp32, or TF32 with --tf32), and, measured in the same run, cuBLAS
- * sgemm on an 8192^3 product, the practical ceiling.
+ * MFU: the model FLOP/s over the card's nominal dense peak for the arithmetic
+ * of its matrix products (--matmul fp32, tf32 or bf16), and, measured in the
+ * same run, a cuBLAS product of 8192^3 in the same arithmetic: the practical
+ * ceiling.
  *
- *   usage: bench [--steps N] [--device cpu|cuda|auto] [--tf32]   (threads: OMP_NUM_THREADS)
+ *   usage: bench [--steps N] [--device cpu|cuda|auto] [--matmul fp32|tf32|bf16]
+ *          (threads: OMP_NUM_THREADS; --tf32 = --matmul tf32)
  */
 #include "../03_model.cu"
 
@@ -83,18 +85,24 @@ static void print_machine(void) {
 }
 
 #ifdef __CUDACC__
-/* cuBLAS sgemm GFLOP/s on an n^3 product (the best of 5 timings) */
-static double cublas_sgemm_gflops(int n) {
+/* cuBLAS GFLOP/s on an n^3 product of random numbers in the arithmetic of
+ * --matmul, as the model's products run (the best of 5 timings) */
+static double cublas_gemm_gflops(int n) {
     float *a = (float *)device_alloc(4L * n * n, 1), *b = (float *)device_alloc(4L * n * n, 1),
           *c = (float *)device_alloc(4L * n * n, 1);
-    const float one = 1.0f, zero = 0.0f;
-    CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a, n, b, n, &zero, c, n));
+    float *host = (float *)xmalloc(4L * n * n); /* not zeros: they can run faster than real data */
+    Rng r;
+    rng_seed(&r, 1);
+    for (long i = 0; i < (long)n * n; i++) host[i] = rng_normal(&r);
+    device_upload(a, host, 4L * n * n);
+    device_upload(b, host, 4L * n * n);
+    free(host);
+    gemm_gpu(CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     device_sync();
     double best = 0;
     for (int rep = 0; rep < 5; rep++) {
         double t = now_seconds();
-        for (int k = 0; k < 4; k++)
-            CUBLAS_CHECK(cublasSgemm(g_cublas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, a, n, b, n, &zero, c, n));
+        for (int k = 0; k < 4; k++) gemm_gpu(CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         device_sync();
         double g = 4 * 2.0 * n * n * (double)n / (now_seconds() - t) / 1e9;
         if (g > best) best = g;
@@ -103,27 +111,30 @@ static double cublas_sgemm_gflops(int n) {
     return best;
 }
 
-/* The card's nominal dense peak in TFLOP/s for fp32 and for TF32 tensor
- * cores, from its name (the vendor's data sheets); 0 when unknown. */
-static void nominal_peak(const char *name, double *fp32, double *tf32) {
-    *fp32 = *tf32 = 0;
-    if (strstr(name, "H100") && strstr(name, "PCIe")) { *fp32 = 51.2; *tf32 = 378; }
-    else if (strstr(name, "H100") || strstr(name, "H200")) { *fp32 = 66.9; *tf32 = 494.7; }
-    else if (strstr(name, "A100")) { *fp32 = 19.5; *tf32 = 156; }
+/* The card's nominal dense peak in TFLOP/s for the arithmetic of --matmul
+ * (fp32 on the CUDA cores; TF32 or bf16 on the tensor cores), from its name
+ * and the vendor's data sheets; 0 when unknown. */
+static double nominal_peak(const char *name, int matmul) {
+    double fp32 = 0, tf32 = 0, bf16 = 0;
+    if (strstr(name, "H100") && strstr(name, "PCIe")) { fp32 = 51.2; tf32 = 378; bf16 = 756; }
+    else if (strstr(name, "H100") || strstr(name, "H200")) { fp32 = 66.9; tf32 = 494.7; bf16 = 989.4; }
+    else if (strstr(name, "A100")) { fp32 = 19.5; tf32 = 156; bf16 = 312; }
+    return matmul == MATMUL_BF16 ? bf16 : matmul == MATMUL_TF32 ? tf32 : fp32;
 }
 #endif
 
 int main(int argc, char **argv) {
-    int steps = 10, tf32 = 0;
+    int steps = 10, matmul = MATMUL_FP32;
     const char *device = "auto";
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) { printf("usage: bench [--steps N] [--device cpu|cuda|auto] [--tf32]\n"); return 0; }
+        if (!strcmp(argv[i], "--help")) { printf("usage: bench [--steps N] [--device cpu|cuda|auto] [--matmul fp32|tf32|bf16] [--tf32]\n"); return 0; }
         else if (!strcmp(argv[i], "--steps")) steps = (int)parse_long("--steps", flag_value(argc, argv, &i), 1, 100000);
         else if (!strcmp(argv[i], "--device")) device = flag_value(argc, argv, &i);
-        else if (!strcmp(argv[i], "--tf32")) tf32 = 1;
+        else if (!strcmp(argv[i], "--tf32")) matmul = MATMUL_TF32;
+        else if (!strcmp(argv[i], "--matmul")) matmul = parse_matmul(flag_value(argc, argv, &i));
         else die("unknown flag '%s'", argv[i]);
     }
-    device_select(device, tf32);
+    device_select(device, matmul);
     print_machine();
     double peak = 0, nominal = 0; /* GFLOP/s */
     BenchSize cpu_sizes[] = {
@@ -147,12 +158,10 @@ int main(int argc, char **argv) {
     else {
         cudaDeviceProp prop;
         CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-        double fp32, tf32_peak;
-        nominal_peak(prop.name, &fp32, &tf32_peak);
-        nominal = 1000 * (tf32 ? tf32_peak : fp32);
-        peak = cublas_sgemm_gflops(8192);
-        printf("GPU: %s, %s matrix products; nominal dense peak %.1f TFLOP/s%s; cuBLAS sgemm 8192^3: %.1f TFLOP/s\n",
-               prop.name, tf32 ? "TF32" : "fp32", nominal / 1000, nominal > 0 ? "" : " (unknown card)", peak / 1000);
+        nominal = 1000 * nominal_peak(prop.name, g_matmul);
+        peak = cublas_gemm_gflops(8192);
+        printf("GPU: %s, %s matrix products; nominal dense peak %.1f TFLOP/s%s; a cuBLAS product of 8192^3 in the same arithmetic: %.1f TFLOP/s\n",
+               prop.name, MATMUL_NAMES[g_matmul], nominal / 1000, nominal > 0 ? "" : " (unknown card)", peak / 1000);
         sizes = gpu_sizes;
     }
 #endif
@@ -201,7 +210,7 @@ int main(int argc, char **argv) {
             printf("%-36s %zu params: %8.0f tokens/s  %6.1f GFLOP/s  (%.0f%% of sgemm)  median of %d steps\n",
                    s->name, m.n_params, s->B * s->T / median, gflops, peak > 0 ? 100 * gflops / peak : 0.0, steps);
         else
-            printf("%-50s %zu params: %9.0f tokens/s  %7.1f TFLOP/s  MFU %.1f%%  (%.0f%% of sgemm)  median of %d steps\n",
+            printf("%-50s %zu params: %9.0f tokens/s  %7.1f TFLOP/s  MFU %.1f%%  (%.0f%% of that product)  median of %d steps\n",
                    s->name, m.n_params, s->B * s->T / median, gflops / 1000,
                    nominal > 0 ? 100 * gflops / nominal : 0.0, peak > 0 ? 100 * gflops / peak : 0.0, steps);
         batch_free(&bt);

@@ -9,7 +9,7 @@
 #   3. the CPU/GPU parity test, every objective (build/cuda/test_parity),
 #      then compute-sanitizer's memcheck, racecheck and initcheck on its AR case
 #      where the tool runs
-#   4. the GPU benchmark, plain fp32 and TF32 (build/cuda/bench)
+#   4. the GPU benchmark with fp32, TF32 and bf16 products (build/cuda/bench)
 #   5. the paper's headline table on the GPU:
 #      ./run_all.sh -j 1 --tasks retrieval --objectives ar,mlmu (quick preset)
 # Logs and a summary go to $OUT (the device tool's output folder) or, where
@@ -66,11 +66,11 @@ else
     note "- compute-sanitizer: not found"
 fi
 
-# 4. the benchmark, fp32 then TF32
-step bench-fp32 150 build/cuda/bench --device cuda --steps 10
-sed 's/^/    /' "$out/bench-fp32.log" | tee -a "$summary"
-step bench-tf32 150 build/cuda/bench --device cuda --steps 10 --tf32
-sed 's/^/    /' "$out/bench-tf32.log" | tee -a "$summary"
+# 4. the benchmark, in each arithmetic of the matrix products
+for matmul in fp32 tf32 bf16; do
+    step "bench-$matmul" 120 build/cuda/bench --device cuda --steps 10 --matmul $matmul
+    sed 's/^/    /' "$out/bench-$matmul.log" | tee -a "$summary"
+done
 
 # 5. the headline table on the GPU
 if [ $skip_run_all = 0 ]; then

@@ -9,9 +9,11 @@
  *   - a checkpoint written from the GPU model and read on the CPU.
  * Before each GPU run the activation and activation-gradient buffers are
  * filled with NaN, so an element a kernel forgets to write shows up.
- * Tolerances (plain fp32 on both sides, no TF32): relative error <= 1e-5 on
- * the loss, <= 1e-4 on logits, gradients and updated parameters, measured as
- * max |gpu - cpu| / max |cpu| per tensor.
+ * Tolerances (plain fp32 on both sides): relative error <= 1e-5 on the
+ * loss, <= 1e-4 on logits, gradients and updated parameters, measured as
+ * max |gpu - cpu| / max |cpu| per tensor. Four cases run the GPU's matrix
+ * products in TF32 and bf16 (--matmul), with bounds set by those formats'
+ * rounding (tolerances(), below), and check that the rounding is there.
  * Determinism: the same GPU step twice gives bit-identical losses and gradients.
  *
  * Built by nvcc (build/cuda/test_parity; without a GPU it prints SKIP), and by
@@ -53,16 +55,40 @@ static double relative_error(const float *a, const float *b, size_t n) {
  * of the row sums). */
 typedef struct { int layers, heads, embd, vocab, B, T; } Shape;
 static const Shape SMALL = {2, 2, 48, 37, 5, 21}, LARGE = {1, 2, 80, 600, 4, 75};
-typedef struct { const char *name; int objective; float rate; int problem; const Shape *shape; } Case;
+typedef struct {
+    const char *name;
+    int objective;
+    float rate;
+    int problem;
+    const Shape *shape;
+    int matmul; /* the GPU's matrix products (MATMUL_*; the CPU's are fp32) */
+} Case;
 static const Case CASES[] = {
-    {"AR", OBJ_AR, 0, 0, &SMALL},
-    {"MLM-U", OBJ_MLMU, 0, 0, &SMALL},
-    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, &SMALL},
-    {"PLM", OBJ_PLM, 0, 0, &SMALL},
-    {"MLM-U (problem)", OBJ_MLMU, 0, 5, &SMALL},
-    {"large AR", OBJ_AR, 0, 0, &LARGE},
-    {"large MLM-U", OBJ_MLMU, 0, 0, &LARGE},
+    {"AR", OBJ_AR, 0, 0, &SMALL, MATMUL_FP32},
+    {"MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_FP32},
+    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, &SMALL, MATMUL_FP32},
+    {"PLM", OBJ_PLM, 0, 0, &SMALL, MATMUL_FP32},
+    {"MLM-U (problem)", OBJ_MLMU, 0, 5, &SMALL, MATMUL_FP32},
+    {"large AR", OBJ_AR, 0, 0, &LARGE, MATMUL_FP32},
+    {"large MLM-U", OBJ_MLMU, 0, 0, &LARGE, MATMUL_FP32},
+    {"tf32 AR", OBJ_AR, 0, 0, &SMALL, MATMUL_TF32},
+    {"tf32 MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_TF32},
+    {"bf16 AR", OBJ_AR, 0, 0, &SMALL, MATMUL_BF16},
+    {"bf16 MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_BF16},
 };
+
+/* Tolerances by the arithmetic of the GPU's products. fp32: 1e-5 on the
+ * loss, 1e-4 on the logits and gradients. TF32 and bf16 round each operand
+ * of a product to within u = 2^-11 and 2^-8 (relative): the logits and
+ * gradients may be off by 8u, the loss (a mean, where errors average out) by
+ * u/8. On the emulator (which rounds to nearest) the small cases measured
+ * about 2u and 3u, and u/300 and u/45 on the loss. */
+static void tolerances(int matmul, double *loss, double *values) {
+    if (matmul == MATMUL_FP32) { *loss = 1e-5; *values = 1e-4; return; }
+    double u = ldexp(1.0, matmul == MATMUL_TF32 ? -11 : -8);
+    *loss = u / 8;
+    *values = 8 * u;
+}
 
 /* a random model of the case's shape */
 static void random_model(Model *m, const Shape *sh, uint64_t seed) {
@@ -144,6 +170,9 @@ static void check_case(const Case *c, uint64_t seed) {
 
     /* ---- GPU: the same, from the same parameters, NaN in every activation ---- */
     g_device = DEVICE_CUDA;
+    g_matmul = c->matmul;
+    double tol_loss, tol;
+    tolerances(c->matmul, &tol_loss, &tol);
     gpu_copy(&gpu, &cpu); /* cpu.params have moved one step: copy the start again below */
     Model start;
     random_model(&start, c->shape, seed);
@@ -152,13 +181,16 @@ static void check_case(const Case *c, uint64_t seed) {
     poison_activations(&gpu, &bt);
     model_forward(&gpu, &bt, 0);
     double logit_err = relative_error(model_logits(&gpu), cpu_logits, (size_t)S * V);
-    report(logit_err <= 1e-4, "%s: logits (%d x %d) relative error %.2e", c->name, S, V, logit_err);
+    report(logit_err <= tol, "%s: logits (%d x %d) relative error %.2e", c->name, S, V, logit_err);
+    if (c->matmul != MATMUL_FP32) /* and the option takes effect: the products are rounded */
+        report(logit_err > 1e-5, "%s: the logits differ from the CPU's by more than fp32 rounding (%.2e > 1e-5): "
+               "the products really are %s", c->name, logit_err, MATMUL_NAMES[c->matmul]);
     poison_activations(&gpu, &bt);
     model_zero_grad(&gpu);
     float gpu_loss = model_forward(&gpu, &bt, 1);
     model_backward(&gpu, &bt);
     double loss_err = fabs((double)gpu_loss - cpu_loss) / fabs((double)cpu_loss);
-    report(loss_err <= 1e-5, "%s: loss %.7f (CPU %.7f), relative error %.2e", c->name, gpu_loss, cpu_loss, loss_err);
+    report(loss_err <= tol_loss, "%s: loss %.7f (CPU %.7f), relative error %.2e", c->name, gpu_loss, cpu_loss, loss_err);
     float *gpu_grads = download(gpu.grads, gpu.n_params);
     double worst = 0.0;
     int worst_tensor = 0;
@@ -167,7 +199,7 @@ static void check_case(const Case *c, uint64_t seed) {
         double e = relative_error(gpu_grads + off, cpu_grads + off, cpu.param_sizes[t]);
         if (!(e <= worst)) { worst = e; worst_tensor = t; }
     }
-    report(worst <= 1e-4, "%s: gradients of all %d tensors, worst relative error %.2e (%s)", c->name,
+    report(worst <= tol, "%s: gradients of all %d tensors, worst relative error %.2e (%s)", c->name,
            NUM_PARAM_TENSORS, worst, PARAM_NAMES[worst_tensor]);
 
     /* determinism: the same step again gives the same bits */
@@ -219,6 +251,7 @@ static void check_case(const Case *c, uint64_t seed) {
     g_device = DEVICE_CUDA;
     model_free(&gpu);
     g_device = DEVICE_CPU;
+    g_matmul = MATMUL_FP32;
     model_free(&cpu);
     batch_free(&bt);
     free(cpu_logits); free(cpu_grads); free(gpu_grads); free(again_grads); free(gpu_params);

@@ -44,6 +44,20 @@ for trainer in 04_train_ar 05_train_mlmu; do
         cmp -s "$tmp/emu-$trainer/model.ckpt" "$tmp/split-$trainer/model.ckpt"
 done
 
+# --matmul bf16: the products rounded to bf16 (the loss within 1e-2 of the CPU's), and said so
+$E/05_train_mlmu --data "$tmp/d" --out "$tmp/bf16" $MODEL --steps 20 --device cuda --matmul bf16 >/dev/null 2>&1
+check "05_train_mlmu --matmul bf16 trains: its losses within 1e-2 of the CPU's, but not the same" \
+    awk -F, 'NR == FNR { loss[$1] = $2; next }
+             FNR > 1 { n++; d = $2 - loss[$1]; if (d < 0) d = -d; if (d > 1e-2 * loss[$1]) bad++; if (d > 0) differ++ }
+             END { exit !(n > 0 && bad == 0 && differ > 0) }' "$tmp/cpu-05_train_mlmu/log.csv" "$tmp/bf16/log.csv"
+${E}/05_train_mlmu --data "$tmp/d" --out "$tmp/bf16-say" ${MODEL/--quiet/} --steps 1 --device cuda --matmul bf16 \
+    >"$tmp/bf16-say.out" 2>&1
+check "05_train_mlmu --matmul bf16 says so on its first line" grep -q 'on cuda (bf16 matrix products)' "$tmp/bf16-say.out"
+${E}/05_train_mlmu --data "$tmp/d" --out "$tmp/bad" $MODEL --steps 1 --device cuda --matmul fp8 >"$tmp/bad.out" 2>&1
+rc=$?
+check "--matmul fp8 is refused (exit $rc) with a message naming the choices" \
+    eval '[ $rc -ne 0 ] && grep -q "fp32, tf32 or bf16" "$tmp/bad.out" && [ ! -e "$tmp/bad/model.ckpt" ]'
+
 # 06_eval: the same answers from either device, for a checkpoint trained on either
 evaluate() { # BINARY DEVICE CHECKPOINT OUT [options]
     local bin=$1 dev=$2 ckpt=$3 out=$4; shift 4
