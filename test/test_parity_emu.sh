@@ -34,7 +34,7 @@ mutants=(
 "deref|host code reading the logits where they live, in device memory|s/return m->on_device \? m->host_logits : m->acts\.logits;/return m->acts.logits;/"
 "overrun|a kernel writing one element past the end of its buffer|s/partial\[blockIdx\.x\] = shared\[0\]/partial[blockIdx.x + 1] = shared[0]/"
 "lda|a wrong leading dimension in a cuBLAS call|s/weight, IC, inp, IC,/weight, IC, inp, OC,/"
-"beta|the bias dropped from the cuBLAS product (beta 0 instead of 1)|s/bias \? \&one : \&zero/\&zero/"
+"beta|the bias dropped from the cuBLAS product (beta 0 instead of 1)|s/bias \? 1\.0f : 0\.0f/0.0f/"
 )
 mapfile -t cmd < <(make -s --no-print-directory emu-command)
 for m in "${mutants[@]}"; do
