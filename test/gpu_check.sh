@@ -8,7 +8,7 @@
 #   2. the card (nvidia-smi)
 #   3. the CPU/GPU parity test, every objective (build/cuda/test_parity),
 #      then compute-sanitizer's memcheck, racecheck and initcheck on its AR case
-#      where the tool runs
+#      where the tool runs; a 300-step training run twice (the same bytes?)
 #   4. the GPU benchmark with fp32, TF32 and bf16 products (build/cuda/bench)
 #   5. the paper's headline table on the GPU:
 #      ./run_all.sh -j 1 --tasks retrieval --objectives ar,mlmu (quick preset)
@@ -64,6 +64,26 @@ if [ -n "$sanitizer" ]; then
     done
 else
     note "- compute-sanitizer: not found"
+fi
+
+# 3b. a whole training run twice on the GPU, same seed: the same checkpoint, bit for bit
+det=$out/determinism
+rm -rf "$det"
+mkdir -p "$det"
+if build/01_data --pairs 500 --out "$det/d" --seed 2 >/dev/null 2>&1 &&
+    build/02_tokenize --in "$det/d/examples.txt" >/dev/null 2>&1; then
+    for k in 1 2; do
+        step "determinism-$k" 120 build/cuda/05_train_mlmu --data "$det/d" --out "$det/run$k" --layers 2 --embd 128 \
+            --heads 4 --steps 300 --batch 128 --eval-every 100 --device cuda --quiet
+    done
+    if [ ! -s "$det/run1/model.ckpt" ] || [ ! -s "$det/run2/model.ckpt" ]; then
+        note "- determinism: a run did not finish (see its log)"
+    elif cmp -s "$det/run1/model.ckpt" "$det/run2/model.ckpt"; then
+        note "- determinism: two 300-step MLM-U runs on the GPU wrote the same checkpoint, bit for bit"
+    else
+        note "- determinism: FAILED, the two runs' checkpoints differ"
+    fi
+    rm -rf "$det/d"
 fi
 
 # 4. the benchmark, in each arithmetic of the matrix products
