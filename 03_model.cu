@@ -120,13 +120,16 @@ static const cublasComputeType_t MATMUL_COMPUTE[] = {CUBLAS_COMPUTE_32F, CUBLAS_
 /* after each kernel launch: a launch that failed (a bad grid, too many
  * registers) returns no error by itself, and its kernel simply never runs */
 #define CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
-/* at the top of a layer function: on the GPU, run the kernel version instead */
-#define RUN_ON_GPU(call)                  \
-    do {                                  \
-        if (g_device == DEVICE_CUDA) {    \
-            call;                         \
-            return;                       \
-        }                                 \
+/* at the top of a layer function: on the GPU, run the kernel version instead
+ * (timed when profiling: profile_start, below) */
+#define RUN_ON_GPU(call)                              \
+    do {                                              \
+        if (g_device == DEVICE_CUDA) {                \
+            double profile_t0_ = profile_start();     \
+            call;                                     \
+            profile_stop(#call, profile_t0_);         \
+            return;                                   \
+        }                                             \
     } while (0)
 #else
 #define HOST_DEVICE
@@ -216,6 +219,38 @@ static inline void buffer_zero(float *p, size_t n) {
     if (g_device == DEVICE_CUDA) { CUDA_CHECK(cudaMemset(p, 0, sizeof(float) * n)); return; }
 #endif
     memset(p, 0, sizeof(float) * n);
+}
+
+/* ---- profiling the GPU layers (bench --profile) ----
+ * With g_profile set, RUN_ON_GPU waits for the GPU before and after each
+ * layer and adds the time to that layer's row (one row per layer function:
+ * `call` is its GPU call as written, e.g. "gelu_forward_gpu(out, inp, N)").
+ * The waits expose each launch's latency, so a profiled step runs a little
+ * longer than a plain one; the shares are what to read. */
+typedef struct {
+    const char *call;
+    double seconds;
+    long calls;
+} LayerTime;
+#define MAX_PROFILED 32
+static LayerTime g_layer_times[MAX_PROFILED];
+static int g_profile = 0, g_n_layer_times = 0;
+
+static inline double profile_start(void) {
+    if (!g_profile) return 0.0;
+    device_sync();
+    return now_seconds();
+}
+
+static inline void profile_stop(const char *call, double t0) {
+    if (!g_profile) return;
+    device_sync();
+    int k = 0;
+    while (k < g_n_layer_times && g_layer_times[k].call != call) k++;
+    if (k == MAX_PROFILED) return;
+    if (k == g_n_layer_times) g_layer_times[g_n_layer_times++].call = call;
+    g_layer_times[k].seconds += now_seconds() - t0;
+    g_layer_times[k].calls++;
 }
 
 /* ------------------------------------------------------------------------ */

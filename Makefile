@@ -130,7 +130,8 @@ EMU_FLAGS = -O2 -g -std=c++20 -U_FORTIFY_SOURCE -D__CUDACC__ -Itest/cuda_emu -I.
 # never with the sanitizers (SANITIZE=1): AddressSanitizer does not follow the
 # emulator's switches between its threads' stacks
 EMU_LDLIBS = $(filter-out -fsanitize=%,$(LDLIBS))
-EMU_SOURCES := $(addprefix build/emu/src/,03_model.cu 04_train_ar.cu 05_train_mlmu.cu 06_eval.c test/test_parity.cu)
+EMU_SOURCES := $(addprefix build/emu/src/,03_model.cu 04_train_ar.cu 05_train_mlmu.cu 06_eval.c test/test_parity.cu \
+                                          test/bench.c)
 EMU_DEPS    := $(EMU_SOURCES) common.h test/cuda_emu/cuda_runtime.h test/cuda_emu/cublas_v2.h
 
 $(EMU_SOURCES): build/emu/src/%: %
@@ -144,7 +145,10 @@ build/emu/test_parity: $(EMU_DEPS)
 build/emu/04_train_ar build/emu/05_train_mlmu build/emu/06_eval: build/emu/%: $(EMU_DEPS)
 	$(CXX) $(EMU_FLAGS) -x c++ $(filter build/emu/src/$*.%,$^) -o $@ $(EMU_LDLIBS)
 
-EMU_PROGRAMS := build/emu/test_parity build/emu/04_train_ar build/emu/05_train_mlmu build/emu/06_eval
+build/emu/bench: $(EMU_DEPS)
+	$(CXX) $(EMU_FLAGS) -x c++ build/emu/src/test/bench.c -o $@ $(EMU_LDLIBS)
+
+EMU_PROGRAMS := build/emu/test_parity build/emu/04_train_ar build/emu/05_train_mlmu build/emu/06_eval build/emu/bench
 all: $(EMU_PROGRAMS)
 emu: $(EMU_PROGRAMS)
 

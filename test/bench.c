@@ -123,18 +123,69 @@ static double nominal_peak(const char *name, int matmul) {
 }
 #endif
 
+/* --profile: the layers' share of a step on the GPU, from profiled steps
+ * (03_model.cu, "profiling the GPU layers"), largest first */
+static void print_profile(int steps, double step_seconds, double profiled_seconds) {
+    for (int i = 0; i < g_n_layer_times; i++) /* sort by time, largest first */
+        for (int j = i + 1; j < g_n_layer_times; j++)
+            if (g_layer_times[j].seconds > g_layer_times[i].seconds) {
+                LayerTime t = g_layer_times[i];
+                g_layer_times[i] = g_layer_times[j];
+                g_layer_times[j] = t;
+            }
+    printf("  where a step's time goes (profiled: %.2f ms a step, against %.2f ms unprofiled):\n",
+           1e3 * profiled_seconds / steps, 1e3 * step_seconds);
+    printf("    %-34s %9s %10s %6s\n", "layer", "calls", "ms", "share");
+    double listed = 0;
+    for (int i = 0; i < g_n_layer_times; i++) {
+        const LayerTime *t = &g_layer_times[i];
+        int name_len = (int)strcspn(t->call, "(");
+        if (name_len > 4 && !strncmp(t->call + name_len - 4, "_gpu", 4)) name_len -= 4;
+        printf("    %-34.*s %9ld %10.3f %5.1f%%\n", name_len, t->call, t->calls / steps, 1e3 * t->seconds / steps,
+               100 * t->seconds / profiled_seconds);
+        listed += t->seconds;
+    }
+    printf("    %-34s %9s %10.3f %5.1f%%   (calls and ms: a step's)\n", "(the rest: uploads, host work)", "",
+           1e3 * (profiled_seconds - listed) / steps, 100 * (profiled_seconds - listed) / profiled_seconds);
+}
+
+/* one training step: forward, backward, clipping, AdamW (clipping and AdamW
+ * get rows of their own in a profile) */
+static void train_step(Model *m, const Batch *bt, const AdamWConfig *opt, int step) {
+    model_zero_grad(m);
+    model_forward(m, bt, 1);
+    model_backward(m, bt);
+    double t0 = profile_start();
+    clip_grad_norm(m, 1.0f);
+    profile_stop("clip_grad_norm", t0);
+    t0 = profile_start();
+    adamw_update(m, opt, step);
+    profile_stop("adamw_update", t0);
+    device_sync();
+}
+
 int main(int argc, char **argv) {
-    int steps = 10, matmul = MATMUL_FP32;
-    const char *device = "auto";
+    int steps = 10, matmul = MATMUL_FP32, profile = 0;
+    const char *device = "auto", *size = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) { printf("usage: bench [--steps N] [--device cpu|cuda|auto] [--matmul fp32|tf32|bf16] [--tf32]\n"); return 0; }
+        if (!strcmp(argv[i], "--help")) {
+            printf("usage: bench [--steps N] [--device cpu|cuda|auto] [--matmul fp32|tf32|bf16] [--tf32]\n"
+                   "             [--size L,H,C,V,B,T] [--profile]\n"
+                   "  --size     one model and batch of your own: layers, heads, width, vocabulary,\n"
+                   "             sequences, positions (default: two sizes for the device)\n"
+                   "  --profile  on the GPU, also each layer's share of a step\n");
+            return 0;
+        }
         else if (!strcmp(argv[i], "--steps")) steps = (int)parse_long("--steps", flag_value(argc, argv, &i), 1, 100000);
         else if (!strcmp(argv[i], "--device")) device = flag_value(argc, argv, &i);
         else if (!strcmp(argv[i], "--tf32")) matmul = MATMUL_TF32;
         else if (!strcmp(argv[i], "--matmul")) matmul = parse_matmul(flag_value(argc, argv, &i));
+        else if (!strcmp(argv[i], "--size")) size = flag_value(argc, argv, &i);
+        else if (!strcmp(argv[i], "--profile")) profile = 1;
         else die("unknown flag '%s'", argv[i]);
     }
     device_select(device, matmul);
+    if (profile && g_device != DEVICE_CUDA) die("--profile times the GPU's layers: it needs --device cuda and a GPU");
     print_machine();
     double peak = 0, nominal = 0; /* GFLOP/s */
     BenchSize cpu_sizes[] = {
@@ -150,6 +201,18 @@ int main(int argc, char **argv) {
     };
 #endif
     BenchSize *sizes = cpu_sizes;
+    int n_sizes = 2;
+    BenchSize own;
+    char own_name[96];
+    if (size) {
+        if (sscanf(size, "%d,%d,%d,%d,%d,%d", &own.L, &own.H, &own.C, &own.V, &own.B, &own.T) != 6 || own.L < 1 ||
+            own.H < 1 || own.C < own.H || own.C % own.H || own.V <= N_SPECIAL_TOKENS || own.B < 1 || own.T < 2)
+            die("--size wants L,H,C,V,B,T (layers, heads, width a multiple of heads, vocabulary over %d, "
+                "sequences, positions >= 2), got '%s'", N_SPECIAL_TOKENS, size);
+        snprintf(own_name, sizeof own_name, "%d layers, %d heads, width %d, B*T = %d*%d", own.L, own.H, own.C, own.B,
+                 own.T);
+        own.name = own_name;
+    }
     if (g_device == DEVICE_CPU) {
         peak = sgemm_gflops();
         printf("CBLAS sgemm 1024^3: %.1f GFLOP/s\n", peak);
@@ -159,13 +222,22 @@ int main(int argc, char **argv) {
         cudaDeviceProp prop;
         CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
         nominal = 1000 * nominal_peak(prop.name, g_matmul);
-        peak = cublas_gemm_gflops(8192);
-        printf("GPU: %s, %s matrix products; nominal dense peak %.1f TFLOP/s%s; a cuBLAS product of 8192^3 in the same arithmetic: %.1f TFLOP/s\n",
-               prop.name, MATMUL_NAMES[g_matmul], nominal / 1000, nominal > 0 ? "" : " (unknown card)", peak / 1000);
+        int n = 8192;
+#ifdef CUDA_EMULATOR
+        n = 64; /* the emulator's products are plain loops: its timings mean nothing anyway */
+#endif
+        peak = cublas_gemm_gflops(n);
+        printf("GPU: %s, %s matrix products; nominal dense peak %.1f TFLOP/s%s; a cuBLAS product of %d^3 in "
+               "the same arithmetic: %.1f TFLOP/s\n", prop.name, MATMUL_NAMES[g_matmul], nominal / 1000,
+               nominal > 0 ? "" : " (unknown card)", n, peak / 1000);
         sizes = gpu_sizes;
     }
 #endif
-    for (int k = 0; k < 2; k++) {
+    if (size) {
+        sizes = &own;
+        n_sizes = 1;
+    }
+    for (int k = 0; k < n_sizes; k++) {
         const BenchSize *s = &sizes[k];
         ModelConfig c = {s->L, s->H, s->C, s->V, s->T};
         Model m;
@@ -190,12 +262,7 @@ int main(int argc, char **argv) {
         double *times = (double *)xmalloc(sizeof(double) * steps);
         for (int step = 0; step < steps + 2; step++) {
             double t0 = now_seconds();
-            model_zero_grad(&m);
-            model_forward(&m, &bt, 1);
-            model_backward(&m, &bt);
-            clip_grad_norm(&m, 1.0f);
-            adamw_update(&m, &opt, step + 1);
-            device_sync();
+            train_step(&m, &bt, &opt, step + 1);
             double dt = now_seconds() - t0;
             if (step >= 2) times[step - 2] = dt; /* after two warm-up steps */
         }
@@ -213,6 +280,15 @@ int main(int argc, char **argv) {
             printf("%-50s %zu params: %9.0f tokens/s  %7.1f TFLOP/s  MFU %.1f%%  (%.0f%% of that product)  median of %d steps\n",
                    s->name, m.n_params, s->B * s->T / median, gflops / 1000,
                    nominal > 0 ? 100 * gflops / nominal : 0.0, peak > 0 ? 100 * gflops / peak : 0.0, steps);
+        if (profile) { /* as many steps again, each layer timed */
+            g_n_layer_times = 0;
+            g_profile = 1;
+            double t0 = now_seconds();
+            for (int step = 0; step < steps; step++) train_step(&m, &bt, &opt, steps + 3 + step);
+            double profiled = now_seconds() - t0;
+            g_profile = 0;
+            print_profile(steps, median, profiled);
+        }
         batch_free(&bt);
         model_free(&m);
     }

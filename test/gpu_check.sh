@@ -88,7 +88,7 @@ fi
 
 # 4. the benchmark, in each arithmetic of the matrix products
 for matmul in fp32 tf32 bf16; do
-    step "bench-$matmul" 120 build/cuda/bench --device cuda --steps 10 --matmul $matmul
+    step "bench-$matmul" 120 build/cuda/bench --device cuda --steps 10 --matmul $matmul --profile
     sed 's/^/    /' "$out/bench-$matmul.log" | tee -a "$summary"
 done
 

@@ -58,6 +58,16 @@ rc=$?
 check "--matmul fp8 is refused (exit $rc) with a message naming the choices" \
     eval '[ $rc -ne 0 ] && grep -q "fp32, tf32 or bf16" "$tmp/bad.out" && [ ! -e "$tmp/bad/model.ckpt" ]'
 
+# bench --profile: each layer function of a GPU step gets a row, and the rows add up to the step
+$E/bench --device cuda --size 2,2,32,50,4,8 --steps 2 --profile >"$tmp/profile.out" 2>&1
+check "bench --profile: a row for each layer of a step, the shares adding up to 100%" \
+    awk '/where a step.s time goes/ { on = 1; next }
+         on { for (k = 1; k <= NF; k++) { seen[$k] = 1; if ($k ~ /^[0-9.]+%$/) share += $k + 0 } }
+         END { need = "attention_forward attention_backward matmul_forward matmul_backward layernorm_forward " \
+                      "layernorm_backward crossentropy_forward_backward embedding_backward adamw_update clip_grad_norm"
+               n = split(need, names, " "); for (k = 1; k <= n; k++) if (!(names[k] in seen)) exit 1
+               exit !(share > 99.5 && share < 100.5) }' "$tmp/profile.out"
+
 # 06_eval: the same answers from either device, for a checkpoint trained on either
 evaluate() { # BINARY DEVICE CHECKPOINT OUT [options]
     local bin=$1 dev=$2 ckpt=$3 out=$4; shift 4
