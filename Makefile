@@ -157,6 +157,11 @@ emu-command:
 	@echo '$(CXX) $(EMU_FLAGS) -O1 -x c++'
 	@echo '$(EMU_LDLIBS)'
 
+# what ptxas says of every kernel for Hopper: registers, shared memory, stack,
+# spills (costs no GPU time; needs nvcc)
+cuda-resources:
+	@bash test/cuda_resources.sh
+
 # compile the GPU build (no-op without nvcc; `make` already does it with nvcc)
 cuda: $(CUDA_PROGRAMS)
 cuda-check: cuda
@@ -164,4 +169,4 @@ cuda-check: cuda
 clean:
 	rm -rf build
 
-.PHONY: all test bench clean cuda cuda-check emu emu-command
+.PHONY: all test bench clean cuda cuda-check cuda-resources emu emu-command

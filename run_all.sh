@@ -328,6 +328,10 @@ B=build
 if [ -x build/cuda/04_train_ar ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     B=build/cuda   # the GPU build, on a machine with a GPU (README: "The GPU build")
 fi
+# RUN_ALL_BUILD=build/emu: the trainers and 06_eval of the CUDA emulator's build,
+# that is the GPU code run on the CPU (very slow; for checking the GPU path
+# through the whole sweep on the smoke preset)
+B=${RUN_ALL_BUILD:-$B}
 cores=$(nproc --all)   # (plain nproc would count OMP_NUM_THREADS)
 data_root=$out/data/$preset
 runs_root=$out/runs/$preset
