@@ -1,7 +1,8 @@
 /*
  * test/cuda_emu/cuda_runtime.h -- a CPU stand-in for the part of CUDA this
  * project uses, so that the kernels of 03_model.cu run, and are tested, on a
- * machine without a GPU. `make emu` builds build/emu/test_parity with it:
+ * machine without a GPU. `make` builds build/emu/ with it (test_parity, the
+ * trainers, 06_eval and bench, their GPU path running here):
  * g++ compiles the CUDA sources with this directory in front of the include
  * path, after sed has turned each launch `kernel<<<grid, block>>>(args)` into
  * `emu_launch("kernel", kernel, grid, block)(args)` (the Makefile's rule).
@@ -25,9 +26,12 @@
  *     dereferencing a device pointer, stops the program with the kernel's name;
  *     a kernel argument that is a host pointer is refused at the launch; new
  *     device memory reads as NaN (all bits set), so an element nobody wrote
- *     shows up.
+ *     shows up;
+ *   - launches: a grid of 0 blocks or a block of over 1024 threads (a GPU
+ *     skips such a launch without a word unless the program asks).
  * What it cannot check: races between blocks (they never overlap here), the
- * GPU's own rounding (its expf, TF32), warp-synchronous code that relies on
+ * GPU's own rounding (its expf; the TF32 and bf16 products are rounded to
+ * nearest here, which the tensor cores may do otherwise), code that relies on
  * lanes running in lockstep without __syncwarp, and anything about speed. A
  * kernel that passes here has the right logic; only a GPU shows it also runs
  * right there.
@@ -48,6 +52,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <map>
 #include <type_traits>
 #include <vector>
 
@@ -286,7 +291,6 @@ static uint64_t emu_rng = 0x9e3779b97f4a7c15ull; /* the shuffled order; fixed se
  * kernel that never did run its threads as plain calls, one after another
  * (a valid schedule when threads never wait for each other). If such a
  * kernel then reaches a barrier after all, the emulator stops and says so. */
-#include <map>
 static std::map<const void *, int> emu_kernel_waited; /* kernel -> whether a thread ever waited */
 static int emu_plain_calls = 0;                       /* this launch runs threads as plain calls */
 static int emu_waited = 0;                            /* a thread of this launch waited */
@@ -296,6 +300,13 @@ static void emu_thread_main(void) {
     emu_threads[emu_current].state = EMU_DONE;
     _longjmp(emu_scheduler, 1); /* its stack is abandoned */
 }
+
+/* Switching threads. makecontext gives each thread its own stack and a start
+ * (emu_thread_main); after that a switch is _setjmp (save where I am) and
+ * _longjmp (go where another saved itself), which costs a few dozen
+ * instructions, where swapcontext also saves the signal mask with a system
+ * call (5x slower overall here). Jumping between stacks is what glibc's
+ * fortified longjmp refuses, hence -U_FORTIFY_SOURCE in the Makefile. */
 
 /* switch from the scheduler to thread t, until it waits or ends */
 __attribute__((noinline)) static void emu_resume(int t) { /* noinline: _setjmp in a function of its own */
