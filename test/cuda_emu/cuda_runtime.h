@@ -7,7 +7,8 @@
  * path, after sed has turned each launch `kernel<<<grid, block>>>(args)` into
  * `emu_launch("kernel", kernel, grid, block)(args)` (the Makefile's rule).
  *
- * It is not a GPU. It runs a kernel's blocks one after another, and the
+ * It is not a GPU. It runs a kernel's blocks one after another (in a random
+ * order), and the
  * threads of a block as coroutines (ucontext) on one core: a thread runs until
  * it reaches a barrier or ends, then the next one runs. What that checks:
  *   - the kernels' logic (indexing, reductions, masks) against the CPU layers,
@@ -495,14 +496,20 @@ template <class... Params> struct EmuLaunch {
         std::map<const void *, int>::iterator seen = emu_kernel_waited.find((const void *)kernel);
         emu_plain_calls = seen != emu_kernel_waited.end() && !seen->second && !getenv("EMU_ALWAYS_COROUTINES");
         emu_waited = 0;
+        /* the blocks in a random order: a GPU runs them in any order, or at once */
+        int n_blocks = (int)(grid.x * grid.y * grid.z);
+        std::vector<int> blocks(n_blocks);
+        for (int b = 0; b < n_blocks; b++) blocks[b] = b;
+        emu_shuffle(blocks, n_blocks);
         emu_set_device_access(1);
-        for (unsigned z = 0; z < grid.z; z++)
-            for (unsigned y = 0; y < grid.y; y++)
-                for (unsigned x = 0; x < grid.x; x++) {
-                    blockIdx.x = x; blockIdx.y = y; blockIdx.z = z;
-                    if (emu_plain_calls) emu_run_block_plain((int)threads);
-                    else emu_run_block((int)threads);
-                }
+        for (int k = 0; k < n_blocks; k++) {
+            unsigned b = (unsigned)blocks[k];
+            blockIdx.x = b % grid.x;
+            blockIdx.y = b / grid.x % grid.y;
+            blockIdx.z = b / (grid.x * grid.y);
+            if (emu_plain_calls) emu_run_block_plain((int)threads);
+            else emu_run_block((int)threads);
+        }
         emu_set_device_access(0);
         emu_kernel_waited[(const void *)kernel] |= emu_waited;
         emu_kernel = NULL;
