@@ -349,9 +349,10 @@ typedef struct {
     const int32_t *group_token; /* (groups) the token of group g */
 } TokenGroups;
 
-/* Where the heads sit in the attention inputs (see attention_forward). */
+/* The attention's sizes (B sequences of T positions, H heads of D channels)
+ * and where the heads sit in its inputs (see attention_forward). */
 typedef struct {
-    int T, H, D;
+    int B, T, H, D;
     int q_stride, q_col, kv_stride, k_col, v_col;
 } AttentionShape;
 
@@ -377,8 +378,9 @@ static void rope_rotate_gpu(float *x, const float *cos_sin, Rows rows, int T, in
                             int H, int D, int inverse);
 static void attention_forward_gpu(float *out, float *probs, const float *q, const float *kv,
                                   const int32_t *ranks, Rows rows, AttentionShape s, int allow_self);
-static void attention_backward_gpu(float *dq, float *dkv, const float *dout, const float *probs,
-                                   const float *q, const float *kv, Rows rows, int B, AttentionShape s);
+static void attention_backward_gpu(float *dq, float *dkv, const float *dout, const float *out, const float *probs,
+                                   const float *q, const float *kv, const int32_t *ranks, Rows rows,
+                                   AttentionShape s, int allow_self);
 static void crossentropy_forward_backward_gpu(float *logits, float *losses, const int32_t *targets,
                                               const float *weights, double total_weight, int S, int V,
                                               int want_grad);
@@ -770,11 +772,12 @@ static inline void attention_forward(float *out, float *probs, const float *q, c
  *   dq_i += scale * sum_j dS_ij k_j,   dk_j += scale * sum_i dS_ij q_i
  * Several query rows of one sequence write the same dk/dv rows, so one thread
  * owns one (sequence b, head h) and walks b's query rows: race-free. */
-static inline void attention_backward(float *dq, float *dkv, const float *dout, const float *probs,
-                                      const float *q, const float *kv, Rows rows, int B,
-                                      AttentionShape s) {
-    RUN_ON_GPU(attention_backward_gpu(dq, dkv, dout, probs, q, kv, rows, B, s));
-    int C = s.H * s.D;
+static inline void attention_backward(float *dq, float *dkv, const float *dout, const float *out,
+                                      const float *probs, const float *q, const float *kv,
+                                      const int32_t *ranks, Rows rows, AttentionShape s, int allow_self) {
+    RUN_ON_GPU(attention_backward_gpu(dq, dkv, dout, out, probs, q, kv, ranks, rows, s, allow_self));
+    (void)out; (void)ranks; (void)allow_self; /* read only by the GPU's fused kernels (section 2g) */
+    int B = s.B, C = s.H * s.D;
     float scale = 1.0f / sqrtf((float)s.D);
     /* first[b] .. first[b+1]: the query rows of sequence b */
     int *first = (int *)xmalloc(sizeof(int) * (B + 1));
@@ -1258,8 +1261,11 @@ static void attention_forward_gpu(float *out, float *probs, const float *q, cons
     CHECK_LAUNCH();
 }
 
-static void attention_backward_gpu(float *dq, float *dkv, const float *dout, const float *probs,
-                                   const float *q, const float *kv, Rows rows, int B, AttentionShape s) {
+static void attention_backward_gpu(float *dq, float *dkv, const float *dout, const float *out, const float *probs,
+                                   const float *q, const float *kv, const int32_t *ranks, Rows rows,
+                                   AttentionShape s, int allow_self) {
+    (void)out; (void)ranks; (void)allow_self;
+    int B = s.B;
     /* dS has the shape of probs; a scratch buffer that grows as needed */
     static float *dscores = NULL;
     static size_t dscores_size = 0;
@@ -1770,7 +1776,7 @@ static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
         rope_rotate(qkv, m->rope, all_rows, T, 3 * C, 0, H, D, 0); /* queries */
         rope_rotate(qkv, m->rope, all_rows, T, 3 * C, C, H, D, 0); /* keys */
         if (l == L - 1) break; /* the last block's keys/values are all the decoder reads */
-        AttentionShape sh = {T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
+        AttentionShape sh = {B, T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
         float *atty = a->enc_atty + l * BTC, *xmid = a->enc_xmid + l * BTC;
         float *ln2 = a->enc_ln2 + l * BTC;
         float *fch = a->enc_fch + l * BTC * 4, *fchg = a->enc_fch_gelu + l * BTC * 4;
@@ -1803,7 +1809,7 @@ static inline float model_forward(Model *m, const Batch *bt, int want_grad) {
         matmul_forward(q, ln1, p[P_DEC_Q_W] + (size_t)l * C * C, p[P_DEC_Q_B] + l * C, S, C, C);
         rope_rotate(q, m->rope, scored_rows, T, C, 0, H, D, 0);
         /* queries from the query stream, keys/values from encoder block l */
-        AttentionShape sh = {T, H, D, C, 0, 3 * C, C, 2 * C};
+        AttentionShape sh = {B, T, H, D, C, 0, 3 * C, C, 2 * C};
         attention_forward(atty, a->dec_probs + (size_t)l * S * H * T, q, a->enc_qkv + l * BTC * 3,
                           v.ranks, scored_rows, sh, 0);
         matmul_forward(znext, atty, p[P_DEC_ATTN_W] + (size_t)l * C * C, p[P_DEC_ATTN_B] + l * C,
@@ -1894,10 +1900,10 @@ static inline void model_backward(Model *m, const Batch *bt) {
                         g->dx, a->dec_atty + l * SC, p[P_DEC_ATTN_W] + (size_t)l * C * C,
                         S, C, C);
         buffer_zero(g->dq, SC);
-        AttentionShape sh = {T, H, D, C, 0, 3 * C, C, 2 * C};
-        attention_backward(g->dq, g->dqkv + l * BTC * 3, g->datty,
+        AttentionShape sh = {B, T, H, D, C, 0, 3 * C, C, 2 * C};
+        attention_backward(g->dq, g->dqkv + l * BTC * 3, g->datty, a->dec_atty + l * SC,
                            a->dec_probs + (size_t)l * S * H * T, a->dec_q + l * SC,
-                           a->enc_qkv + l * BTC * 3, scored_rows, B, sh);
+                           a->enc_qkv + l * BTC * 3, v.ranks, scored_rows, sh, 0);
         rope_rotate(g->dq, m->rope, scored_rows, T, C, 0, H, D, 1); /* undo the rotation */
         buffer_zero(g->dln, SC);
         matmul_backward(g->dln, dp[P_DEC_Q_W] + (size_t)l * C * C, dp[P_DEC_Q_B] + l * C, g->dq,
@@ -1934,9 +1940,9 @@ static inline void model_backward(Model *m, const Batch *bt) {
             matmul_backward(g->datty, dp[P_ENC_ATTN_W] + (size_t)l * C * C,
                             dp[P_ENC_ATTN_B] + l * C, g->dx, a->enc_atty + l * BTC,
                             p[P_ENC_ATTN_W] + (size_t)l * C * C, (int)BT, C, C);
-            AttentionShape sh = {T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
-            attention_backward(dqkv, dqkv, g->datty, a->enc_probs + l * BT * H * T, qkv, qkv,
-                               all_rows, B, sh);
+            AttentionShape sh = {B, T, H, D, 3 * C, 0, 3 * C, C, 2 * C};
+            attention_backward(dqkv, dqkv, g->datty, a->enc_atty + l * BTC, a->enc_probs + l * BT * H * T,
+                               qkv, qkv, v.ranks, all_rows, sh, 1);
         }
         /* queries and keys were rotated after the projection: rotate their gradients back */
         rope_rotate(dqkv, m->rope, all_rows, T, 3 * C, 0, H, D, 1);
