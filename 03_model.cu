@@ -102,6 +102,22 @@ static inline int parse_matmul(const char *name) {
     return MATMUL_FP32;
 }
 
+/* The GPU's attention kernels (--attention); the CPU has one attention.
+ *   plain  a warp per query row and head; the probabilities (rows, H, T) are
+ *          kept for the backward (the default)
+ *   fused  flash-attention style (section 2g): keys in tiles in shared
+ *          memory and a running softmax; only each row's log-sum-exp is kept,
+ *          and the backward recomputes the probabilities tile by tile */
+enum { ATTENTION_PLAIN = 0, ATTENTION_FUSED = 1 };
+static const char *const ATTENTION_NAMES[] = {"plain", "fused"};
+static int g_attention = ATTENTION_PLAIN;
+static inline int parse_attention(const char *name) {
+    for (int k = 0; k < 2; k++)
+        if (!strcmp(name, ATTENTION_NAMES[k])) return k;
+    die("--attention must be plain or fused, got '%s'", name);
+    return ATTENTION_PLAIN;
+}
+
 #ifdef __CUDACC__
 #define HOST_DEVICE __host__ __device__ /* a helper both the CPU and the kernels call */
 #define CUDA_CHECK(call)                                                                          \
@@ -1254,8 +1270,261 @@ __global__ static void attention_backward_kv_kernel(float *dkv, const float *dsc
     dkv[row + s.v_col + h * s.D + d] += dv;
 }
 
+/* ---- attention, fused: the probabilities never stored (--attention fused) ----
+ * A block of FUSED_ROWS warps takes FUSED_ROWS query rows of one sequence b
+ * and head h (grid: row groups x H x B), a warp per row. The sequence's keys
+ * come in tiles of FUSED_KEYS, one per lane: the block loads a tile's keys
+ * and values into shared memory once for all its rows. Each row keeps the
+ * running max m of its scores, the running sum l of exp(score - m) and the
+ * running sum acc of exp(score - m) v_j; when a tile raises the max, l and
+ * acc are scaled by exp(m_old - m_new) first (the "online softmax"). At the
+ * end out = acc / l, and only lse = m + log(l) is kept, in the first rows*H
+ * floats of the probs buffer: the backward recomputes
+ * P_ij = exp(s_ij - lse_i) tile by tile. */
+#define FUSED_KEYS 32
+#define FUSED_ROWS 8
+#define FUSED_MAX_D 128 /* the shared memory holds heads of up to 128 channels */
+
+/* the query rows of sequence b: first .. last-1 */
+static inline HOST_DEVICE void sequence_rows(Rows rows, int b, int T, int *first, int *last) {
+    *first = rows.pos ? rows.seq_first[b] : b * T;
+    *last = rows.pos ? rows.seq_first[b + 1] : (b + 1) * T;
+}
+
+/* the keys and values j0 .. j0+FUSED_KEYS-1 of sequence b, head h, into
+ * shared memory (zeros past T); a row of FUSED_MAX_D + 1 floats, so that 32
+ * lanes reading 32 keys' channel d hit 32 different banks */
+__device__ static void load_key_tile(float (*k_tile)[FUSED_MAX_D + 1], float (*v_tile)[FUSED_MAX_D + 1],
+                                     const float *kv, int b, int h, int j0, AttentionShape s) {
+    for (int e = threadIdx.x; e < FUSED_KEYS * s.D; e += blockDim.x) {
+        int jj = e / s.D, d = e % s.D, j = j0 + jj;
+        size_t at = ((size_t)b * s.T + j) * s.kv_stride + h * s.D + d;
+        k_tile[jj][d] = j < s.T ? kv[at + s.k_col] : 0.0f;
+        v_tile[jj][d] = j < s.T ? kv[at + s.v_col] : 0.0f;
+    }
+}
+
+__global__ static void fused_attention_forward_kernel(float *out, float *lse, const float *q, const float *kv,
+                                                      const int32_t *ranks, Rows rows, AttentionShape s,
+                                                      int allow_self) {
+    __shared__ float k_tile[FUSED_KEYS][FUSED_MAX_D + 1], v_tile[FUSED_KEYS][FUSED_MAX_D + 1];
+    __shared__ float q_rows[FUSED_ROWS][FUSED_MAX_D], p_rows[FUSED_ROWS][FUSED_KEYS];
+    int b = blockIdx.z, h = blockIdx.y, w = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int first, last;
+    sequence_rows(rows, b, s.T, &first, &last);
+    int n = first + blockIdx.x * FUSED_ROWS + w;
+    int active = n < last; /* no early return: every thread loads tiles and meets at the barriers */
+    const int32_t *rank = ranks + (size_t)b * s.T;
+    int32_t rank_i = active ? ranks[row_position(rows, n)] : 0;
+    if (active)
+        for (int d = lane; d < s.D; d += WARP) q_rows[w][d] = q[(size_t)n * s.q_stride + s.q_col + h * s.D + d];
+    float scale = 1.0f / sqrtf((float)s.D), m = -INFINITY, l = 0.0f;
+    float acc[FUSED_MAX_D / WARP] = {0.0f}; /* this lane's channels d = lane, lane + 32, ... */
+    for (int j0 = 0; j0 < s.T; j0 += FUSED_KEYS) {
+        __syncthreads(); /* every warp is done with the previous tile */
+        load_key_tile(k_tile, v_tile, kv, b, h, j0, s);
+        __syncthreads();
+        if (!active) continue;
+        int j = j0 + lane;
+        float score = -INFINITY;
+        if (j < s.T && (allow_self ? rank[j] <= rank_i : rank[j] < rank_i)) {
+            float dot = 0.0f;
+            for (int d = 0; d < s.D; d++) dot += q_rows[w][d] * k_tile[lane][d];
+            score = dot * scale;
+        }
+        float m_new = fmaxf(m, warp_max(score));
+        if (m_new == -INFINITY) continue; /* no key allowed yet (the same for the whole warp) */
+        float p = score == -INFINITY ? 0.0f : expf(score - m_new);
+        float rescale = expf(m - m_new); /* 0 while m is -inf */
+        l = l * rescale + warp_sum(p);
+        p_rows[w][lane] = p;
+        __syncwarp(); /* every lane reads every p below */
+#pragma unroll
+        for (int k = 0; k < FUSED_MAX_D / WARP; k++) {
+            int d = k * WARP + lane;
+            if (d >= s.D) break;
+            float sum = 0.0f;
+            for (int jj = 0; jj < FUSED_KEYS; jj++) sum += p_rows[w][jj] * v_tile[jj][d];
+            acc[k] = acc[k] * rescale + sum;
+        }
+        __syncwarp(); /* before the next tile's p overwrite these */
+        m = m_new;
+    }
+    if (!active) return;
+    float *o = out + (size_t)n * s.H * s.D + h * s.D;
+#pragma unroll
+    for (int k = 0; k < FUSED_MAX_D / WARP; k++) {
+        int d = k * WARP + lane;
+        if (d >= s.D) break;
+        o[d] = l > 0.0f ? acc[k] / l : 0.0f; /* nothing to attend to: zeros */
+    }
+    if (lane == 0) lse[(size_t)n * s.H + h] = l > 0.0f ? m + logf(l) : -INFINITY;
+}
+
+/* delta_i = dout_i . out_i for each (row, head), a warp each: the backward's
+ * sum_j P_ij dP_ij, since sum_j P_ij (dout_i . v_j) = dout_i . out_i */
+__global__ static void attention_row_dots_kernel(float *delta, const float *dout, const float *out, int N, int H,
+                                                 int D) {
+    int warp = blockIdx.x * (blockDim.x / WARP) + threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    if (warp >= N * H) return;
+    const float *a = dout + (size_t)warp * D, *o = out + (size_t)warp * D; /* (n, h) sits at n*H*D + h*D */
+    float sum = 0.0f;
+    for (int d = lane; d < D; d += WARP) sum += a[d] * o[d];
+    sum = warp_sum(sum);
+    if (lane == 0) delta[warp] = sum;
+}
+
+/* P_ij and dS_ij = P_ij (dP_ij - delta_i) scale for one query row (q_row,
+ * do_row in shared memory) and this lane's key j of the tile; 0 where row i
+ * may not see key j */
+__device__ static void recompute_scores(float *p, float *ds, const float *q_row, const float *do_row,
+                                        const float *k_row, const float *v_row, float lse_i, float delta_i,
+                                        float scale, int allowed, int D) {
+    *p = *ds = 0.0f;
+    if (!allowed || lse_i == -INFINITY) return;
+    float qk = 0.0f, dov = 0.0f;
+    for (int d = 0; d < D; d++) {
+        qk += q_row[d] * k_row[d];
+        dov += do_row[d] * v_row[d];
+    }
+    *p = expf(qk * scale - lse_i);
+    *ds = *p * (dov - delta_i) * scale;
+}
+
+/* Backward, queries: the forward's blocks again; dq_i += sum_j dS_ij k_j over
+ * the tiles, the lanes splitting the channels */
+__global__ static void fused_attention_backward_query_kernel(float *dq, const float *dout, const float *lse,
+                                                             const float *delta, const float *q, const float *kv,
+                                                             const int32_t *ranks, Rows rows, AttentionShape s,
+                                                             int allow_self) {
+    __shared__ float k_tile[FUSED_KEYS][FUSED_MAX_D + 1], v_tile[FUSED_KEYS][FUSED_MAX_D + 1];
+    __shared__ float q_rows[FUSED_ROWS][FUSED_MAX_D], do_rows[FUSED_ROWS][FUSED_MAX_D];
+    __shared__ float ds_rows[FUSED_ROWS][FUSED_KEYS];
+    int b = blockIdx.z, h = blockIdx.y, w = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int first, last;
+    sequence_rows(rows, b, s.T, &first, &last);
+    int n = first + blockIdx.x * FUSED_ROWS + w;
+    int active = n < last;
+    const int32_t *rank = ranks + (size_t)b * s.T;
+    int32_t rank_i = active ? ranks[row_position(rows, n)] : 0;
+    float lse_i = active ? lse[(size_t)n * s.H + h] : 0.0f, delta_i = active ? delta[(size_t)n * s.H + h] : 0.0f;
+    if (active)
+        for (int d = lane; d < s.D; d += WARP) {
+            q_rows[w][d] = q[(size_t)n * s.q_stride + s.q_col + h * s.D + d];
+            do_rows[w][d] = dout[(size_t)n * s.H * s.D + h * s.D + d];
+        }
+    float scale = 1.0f / sqrtf((float)s.D);
+    float dq_acc[FUSED_MAX_D / WARP] = {0.0f};
+    for (int j0 = 0; j0 < s.T; j0 += FUSED_KEYS) {
+        __syncthreads();
+        load_key_tile(k_tile, v_tile, kv, b, h, j0, s);
+        __syncthreads();
+        if (!active) continue;
+        int j = j0 + lane;
+        int allowed = j < s.T && (allow_self ? rank[j] <= rank_i : rank[j] < rank_i);
+        float p, ds;
+        recompute_scores(&p, &ds, q_rows[w], do_rows[w], k_tile[lane], v_tile[lane], lse_i, delta_i, scale,
+                         allowed, s.D);
+        ds_rows[w][lane] = ds;
+        __syncwarp();
+#pragma unroll
+        for (int k = 0; k < FUSED_MAX_D / WARP; k++) {
+            int d = k * WARP + lane;
+            if (d >= s.D) break;
+            float sum = 0.0f;
+            for (int jj = 0; jj < FUSED_KEYS; jj++) sum += ds_rows[w][jj] * k_tile[jj][d];
+            dq_acc[k] += sum;
+        }
+        __syncwarp();
+    }
+    if (!active) return;
+    float *dqn = dq + (size_t)n * s.q_stride + s.q_col + h * s.D;
+#pragma unroll
+    for (int k = 0; k < FUSED_MAX_D / WARP; k++) {
+        int d = k * WARP + lane;
+        if (d >= s.D) break;
+        dqn[d] += dq_acc[k];
+    }
+}
+
+/* Backward, keys and values: a block per (tile of FUSED_KEYS keys, head,
+ * sequence), the tile loaded once. The sequence's query rows come
+ * FUSED_ROWS at a time, a warp per row recomputing its P_ij and dS_ij for the
+ * tile's keys; then thread t adds, for key jj = t % 32 and channels
+ * d = t / 32 + 8k, dk_j += sum_i dS_ij q_i and dv_j += sum_i P_ij dout_i in
+ * row order (deterministic: no atomics). */
+__global__ static void fused_attention_backward_kv_kernel(float *dkv, const float *dout, const float *lse,
+                                                          const float *delta, const float *q, const float *kv,
+                                                          const int32_t *ranks, Rows rows, AttentionShape s,
+                                                          int allow_self) {
+    __shared__ float k_tile[FUSED_KEYS][FUSED_MAX_D + 1], v_tile[FUSED_KEYS][FUSED_MAX_D + 1];
+    __shared__ float q_rows[FUSED_ROWS][FUSED_MAX_D], do_rows[FUSED_ROWS][FUSED_MAX_D];
+    __shared__ float p_rows[FUSED_ROWS][FUSED_KEYS], ds_rows[FUSED_ROWS][FUSED_KEYS];
+    int b = blockIdx.z, h = blockIdx.y, j0 = blockIdx.x * FUSED_KEYS;
+    int w = threadIdx.x / WARP, lane = threadIdx.x % WARP;
+    int first, last;
+    sequence_rows(rows, b, s.T, &first, &last);
+    const int32_t *rank = ranks + (size_t)b * s.T;
+    float scale = 1.0f / sqrtf((float)s.D);
+    load_key_tile(k_tile, v_tile, kv, b, h, j0, s); /* read after the first barrier below */
+    int my_key = threadIdx.x % FUSED_KEYS, my_first_d = threadIdx.x / FUSED_KEYS;
+    const int D_STEP = FUSED_ROWS * WARP / FUSED_KEYS; /* 8 channels apart */
+    float dk_acc[FUSED_MAX_D / D_STEP] = {0.0f}, dv_acc[FUSED_MAX_D / D_STEP] = {0.0f};
+    for (int g = first; g < last; g += FUSED_ROWS) {
+        int n = g + w, active = n < last;
+        __syncthreads(); /* the tile is loaded, and the previous rows have been added in */
+        for (int d = lane; d < s.D; d += WARP) { /* an inactive warp's row is zeros */
+            q_rows[w][d] = active ? q[(size_t)n * s.q_stride + s.q_col + h * s.D + d] : 0.0f;
+            do_rows[w][d] = active ? dout[(size_t)n * s.H * s.D + h * s.D + d] : 0.0f;
+        }
+        __syncwarp();
+        float p = 0.0f, ds = 0.0f;
+        if (active) {
+            int32_t rank_i = ranks[row_position(rows, n)];
+            int j = j0 + lane;
+            int allowed = j < s.T && (allow_self ? rank[j] <= rank_i : rank[j] < rank_i);
+            recompute_scores(&p, &ds, q_rows[w], do_rows[w], k_tile[lane], v_tile[lane], lse[(size_t)n * s.H + h],
+                             delta[(size_t)n * s.H + h], scale, allowed, s.D);
+        }
+        p_rows[w][lane] = p;
+        ds_rows[w][lane] = ds;
+        __syncthreads(); /* every row's p, dS, q and dout are in */
+#pragma unroll
+        for (int k = 0; k < FUSED_MAX_D / D_STEP; k++) {
+            int d = my_first_d + k * D_STEP;
+            if (d >= s.D) break;
+            for (int r = 0; r < FUSED_ROWS; r++) {
+                dk_acc[k] += ds_rows[r][my_key] * q_rows[r][d];
+                dv_acc[k] += p_rows[r][my_key] * do_rows[r][d];
+            }
+        }
+    }
+    if (j0 + my_key >= s.T) return;
+    size_t row = ((size_t)b * s.T + j0 + my_key) * s.kv_stride + h * s.D;
+#pragma unroll
+    for (int k = 0; k < FUSED_MAX_D / D_STEP; k++) {
+        int d = my_first_d + k * D_STEP;
+        if (d >= s.D) break;
+        dkv[row + s.k_col + d] += dk_acc[k];
+        dkv[row + s.v_col + d] += dv_acc[k];
+    }
+}
+
+static void fused_attention_check(AttentionShape s) {
+    if (s.D > FUSED_MAX_D)
+        die("--attention fused: heads of up to %d channels; this model's have %d (use --attention plain)",
+            FUSED_MAX_D, s.D);
+}
+
 static void attention_forward_gpu(float *out, float *probs, const float *q, const float *kv,
                                   const int32_t *ranks, Rows rows, AttentionShape s, int allow_self) {
+    if (g_attention == ATTENTION_FUSED) {
+        fused_attention_check(s);
+        dim3 grid((s.T + FUSED_ROWS - 1) / FUSED_ROWS, s.H, s.B);
+        fused_attention_forward_kernel<<<grid, FUSED_ROWS * WARP>>>(out, probs, q, kv, ranks, rows, s, allow_self);
+        CHECK_LAUNCH();
+        return;
+    }
     size_t warps = (size_t)rows.N * s.H;
     attention_forward_kernel<<<blocks_for(warps, 256 / WARP), 256>>>(out, probs, q, kv, ranks, rows, s, allow_self);
     CHECK_LAUNCH();
@@ -1264,7 +1533,29 @@ static void attention_forward_gpu(float *out, float *probs, const float *q, cons
 static void attention_backward_gpu(float *dq, float *dkv, const float *dout, const float *out, const float *probs,
                                    const float *q, const float *kv, const int32_t *ranks, Rows rows,
                                    AttentionShape s, int allow_self) {
-    (void)out; (void)ranks; (void)allow_self;
+    if (g_attention == ATTENTION_FUSED) {
+        fused_attention_check(s);
+        static float *delta = NULL; /* (rows, H) scratch, grows as needed */
+        static size_t delta_size = 0;
+        size_t need = (size_t)rows.N * s.H;
+        if (need > delta_size) {
+            if (delta) CUDA_CHECK(cudaFree(delta));
+            CUDA_CHECK(cudaMalloc(&delta, sizeof(float) * need));
+            delta_size = need;
+        }
+        attention_row_dots_kernel<<<blocks_for(need, 256 / WARP), 256>>>(delta, dout, out, rows.N, s.H, s.D);
+        CHECK_LAUNCH();
+        const float *lse = probs;
+        dim3 query_grid((s.T + FUSED_ROWS - 1) / FUSED_ROWS, s.H, s.B);
+        fused_attention_backward_query_kernel<<<query_grid, FUSED_ROWS * WARP>>>(dq, dout, lse, delta, q, kv, ranks,
+                                                                                 rows, s, allow_self);
+        CHECK_LAUNCH();
+        dim3 key_grid((s.T + FUSED_KEYS - 1) / FUSED_KEYS, s.H, s.B);
+        fused_attention_backward_kv_kernel<<<key_grid, FUSED_ROWS * WARP>>>(dkv, dout, lse, delta, q, kv, ranks,
+                                                                            rows, s, allow_self);
+        CHECK_LAUNCH();
+        return;
+    }
     int B = s.B;
     /* dS has the shape of probs; a scratch buffer that grows as needed */
     static float *dscores = NULL;
@@ -2474,6 +2765,7 @@ typedef struct {
     int quiet;
     const char *device;      /* cpu, cuda or auto */
     int matmul;              /* the GPU's matrix products: MATMUL_FP32, _TF32 or _BF16 */
+    int attention;           /* the GPU's attention kernels: ATTENTION_PLAIN or _FUSED */
     const char *setting_flag; /* last flag given that sets the model or the run */
     ModelConfig model;       /* used when neither init nor resume is given */
     TrainConfig train;
@@ -2531,6 +2823,8 @@ static inline void train_options_help(void) {
         "  --matmul P        the GPU's matrix products: fp32 (default), tf32 or bf16 (the\n"
         "                    tensor cores round the operands to 10 or 7 mantissa bits;\n"
         "                    faster, about 1e-3 or 1e-2 relative error); --tf32 = --matmul tf32\n"
+        "  --attention A     the GPU's attention kernels: plain (default) or fused (flash-\n"
+        "                    attention style: the probabilities recomputed, not stored)\n"
         "Threads: OMP_NUM_THREADS (results are bit-identical for the same thread count).\n");
 }
 
@@ -2567,6 +2861,7 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     else if (!strcmp(a, "--device")) o->device = flag_value(argc, argv, i);
     else if (!strcmp(a, "--tf32")) o->matmul = MATMUL_TF32;
     else if (!strcmp(a, "--matmul")) o->matmul = parse_matmul(flag_value(argc, argv, i));
+    else if (!strcmp(a, "--attention")) o->attention = parse_attention(flag_value(argc, argv, i));
     else return 0;
     return 1;
 }
@@ -2645,6 +2940,7 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     snprintf(best_path, sizeof best_path, "%s/best.ckpt", o->out_dir);
     snprintf(log_path, sizeof log_path, "%s/log.csv", o->out_dir);
     device_select(o->device, o->matmul);
+    g_attention = o->attention;
     TokenData train, test;
     token_data_load(&train, train_path);
     token_data_load(&test, test_path);
@@ -2742,9 +3038,10 @@ static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for
     if (h.epoch_pos > 0) epoch_order(order, n_train, tc->seed, h.epoch);
     AdamWConfig opt = {tc->lr, tc->beta1, tc->beta2, 1e-8f, tc->weight_decay, tc->grad_clip};
     FILE *log = open_log(log_path, h.step);
-    char products[48] = ""; /* the GPU's matrix products, when not plain fp32 */
-    if (g_device == DEVICE_CUDA && g_matmul != MATMUL_FP32)
-        snprintf(products, sizeof products, " (%s matrix products)", MATMUL_NAMES[g_matmul]);
+    char products[64] = ""; /* the GPU's matrix products and attention, when not the defaults */
+    if (g_device == DEVICE_CUDA && (g_matmul != MATMUL_FP32 || g_attention != ATTENTION_PLAIN))
+        snprintf(products, sizeof products, " (%s matrix products, %s attention)", MATMUL_NAMES[g_matmul],
+                 ATTENTION_NAMES[g_attention]);
     if (!o->quiet)
         printf("training %s: %zu parameters (%d layers, %d heads, width %d, vocab %d), %d train "
                "sequences, %d validation queries, %d test queries, steps %d..%d, batch %d, on %s%s "

@@ -125,8 +125,9 @@ build/cuda/bench: test/bench.c $(MODEL_DEPS) | build/cuda
 # `kernel<<<grid, block>>>(args)` as `emu_launch("kernel", kernel, grid, block)(args)`.
 # No GPU is involved: test/cuda_emu/cuda_runtime.h says what this checks and what not.
 CXX       = g++
+# (-Wno-unknown-pragmas: the kernels' `#pragma unroll` is nvcc's; g++ ignores it)
 EMU_FLAGS = -O2 -g -std=c++20 -U_FORTIFY_SOURCE -D__CUDACC__ -Itest/cuda_emu -I. $(BLAS_CFLAGS) -fopenmp -fno-trapping-math \
-            -Wall -Wextra
+            -Wall -Wextra -Wno-unknown-pragmas
 # never with the sanitizers (SANITIZE=1): AddressSanitizer does not follow the
 # emulator's switches between its threads' stacks
 EMU_LDLIBS = $(filter-out -fsanitize=%,$(LDLIBS))

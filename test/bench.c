@@ -26,6 +26,7 @@
  * ceiling.
  *
  *   usage: bench [--steps N] [--device cpu|cuda|auto] [--matmul fp32|tf32|bf16]
+ *                [--attention plain|fused] [--size L,H,C,V,B,T] [--profile]
  *          (threads: OMP_NUM_THREADS; --tf32 = --matmul tf32)
  */
 #include "../03_model.cu"
@@ -170,7 +171,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) {
             printf("usage: bench [--steps N] [--device cpu|cuda|auto] [--matmul fp32|tf32|bf16] [--tf32]\n"
-                   "             [--size L,H,C,V,B,T] [--profile]\n"
+                   "             [--attention plain|fused] [--size L,H,C,V,B,T] [--profile]\n"
                    "  --size     one model and batch of your own: layers, heads, width, vocabulary,\n"
                    "             sequences, positions (default: two sizes for the device)\n"
                    "  --profile  on the GPU, also each layer's share of a step\n");
@@ -182,6 +183,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--matmul")) matmul = parse_matmul(flag_value(argc, argv, &i));
         else if (!strcmp(argv[i], "--size")) size = flag_value(argc, argv, &i);
         else if (!strcmp(argv[i], "--profile")) profile = 1;
+        else if (!strcmp(argv[i], "--attention")) g_attention = parse_attention(flag_value(argc, argv, &i));
         else die("unknown flag '%s'", argv[i]);
     }
     device_select(device, matmul);
@@ -227,9 +229,9 @@ int main(int argc, char **argv) {
         n = 64; /* the emulator's products are plain loops: its timings mean nothing anyway */
 #endif
         peak = cublas_gemm_gflops(n);
-        printf("GPU: %s, %s matrix products; nominal dense peak %.1f TFLOP/s%s; a cuBLAS product of %d^3 in "
-               "the same arithmetic: %.1f TFLOP/s\n", prop.name, MATMUL_NAMES[g_matmul], nominal / 1000,
-               nominal > 0 ? "" : " (unknown card)", n, peak / 1000);
+        printf("GPU: %s, %s matrix products, %s attention; nominal dense peak %.1f TFLOP/s%s; a cuBLAS product "
+               "of %d^3 in the same arithmetic: %.1f TFLOP/s\n", prop.name, MATMUL_NAMES[g_matmul],
+               ATTENTION_NAMES[g_attention], nominal / 1000, nominal > 0 ? "" : " (unknown card)", n, peak / 1000);
         sizes = gpu_sizes;
     }
 #endif

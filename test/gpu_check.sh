@@ -9,7 +9,8 @@
 #   3. the CPU/GPU parity test, every objective (build/cuda/test_parity),
 #      then compute-sanitizer's memcheck, racecheck and initcheck on its AR case
 #      where the tool runs; a 300-step training run twice (the same bytes?)
-#   4. the GPU benchmark with fp32, TF32 and bf16 products (build/cuda/bench)
+#   4. the GPU benchmark with fp32, TF32 and bf16 products, and TF32 with the
+#      fused attention, each with its profile (build/cuda/bench --profile)
 #   5. the paper's headline table on the GPU:
 #      ./run_all.sh -j 1 --tasks retrieval --objectives ar,mlmu (quick preset)
 # Logs and a summary go to $OUT (the device tool's output folder) or, where
@@ -91,6 +92,8 @@ for matmul in fp32 tf32 bf16; do
     step "bench-$matmul" 120 build/cuda/bench --device cuda --steps 10 --matmul $matmul --profile
     sed 's/^/    /' "$out/bench-$matmul.log" | tee -a "$summary"
 done
+step bench-tf32-fused 120 build/cuda/bench --device cuda --steps 10 --matmul tf32 --attention fused --profile
+sed 's/^/    /' "$out/bench-tf32-fused.log" | tee -a "$summary"
 
 # 5. the headline table on the GPU
 if [ $skip_run_all = 0 ]; then

@@ -61,20 +61,27 @@ typedef struct {
     float rate;
     int problem;
     const Shape *shape;
-    int matmul; /* the GPU's matrix products (MATMUL_*; the CPU's are fp32) */
+    int matmul;    /* the GPU's matrix products (MATMUL_*; the CPU's are fp32) */
+    int attention; /* the GPU's attention kernels (ATTENTION_*) */
 } Case;
 static const Case CASES[] = {
-    {"AR", OBJ_AR, 0, 0, &SMALL, MATMUL_FP32},
-    {"MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_FP32},
-    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, &SMALL, MATMUL_FP32},
-    {"PLM", OBJ_PLM, 0, 0, &SMALL, MATMUL_FP32},
-    {"MLM-U (problem)", OBJ_MLMU, 0, 5, &SMALL, MATMUL_FP32},
-    {"large AR", OBJ_AR, 0, 0, &LARGE, MATMUL_FP32},
-    {"large MLM-U", OBJ_MLMU, 0, 0, &LARGE, MATMUL_FP32},
-    {"tf32 AR", OBJ_AR, 0, 0, &SMALL, MATMUL_TF32},
-    {"tf32 MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_TF32},
-    {"bf16 AR", OBJ_AR, 0, 0, &SMALL, MATMUL_BF16},
-    {"bf16 MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_BF16},
+    {"AR", OBJ_AR, 0, 0, &SMALL, MATMUL_FP32, ATTENTION_PLAIN},
+    {"MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_FP32, ATTENTION_PLAIN},
+    {"MLM-r(0.4)", OBJ_MLM, 0.4f, 0, &SMALL, MATMUL_FP32, ATTENTION_PLAIN},
+    {"PLM", OBJ_PLM, 0, 0, &SMALL, MATMUL_FP32, ATTENTION_PLAIN},
+    {"MLM-U (problem)", OBJ_MLMU, 0, 5, &SMALL, MATMUL_FP32, ATTENTION_PLAIN},
+    {"large AR", OBJ_AR, 0, 0, &LARGE, MATMUL_FP32, ATTENTION_PLAIN},
+    {"large MLM-U", OBJ_MLMU, 0, 0, &LARGE, MATMUL_FP32, ATTENTION_PLAIN},
+    {"fused AR", OBJ_AR, 0, 0, &SMALL, MATMUL_FP32, ATTENTION_FUSED},
+    {"fused MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_FP32, ATTENTION_FUSED},
+    {"fused PLM", OBJ_PLM, 0, 0, &SMALL, MATMUL_FP32, ATTENTION_FUSED},
+    {"fused MLM-U (problem)", OBJ_MLMU, 0, 5, &SMALL, MATMUL_FP32, ATTENTION_FUSED},
+    {"large fused AR", OBJ_AR, 0, 0, &LARGE, MATMUL_FP32, ATTENTION_FUSED},
+    {"large fused MLM-U", OBJ_MLMU, 0, 0, &LARGE, MATMUL_FP32, ATTENTION_FUSED},
+    {"tf32 AR", OBJ_AR, 0, 0, &SMALL, MATMUL_TF32, ATTENTION_PLAIN},
+    {"tf32 MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_TF32, ATTENTION_PLAIN},
+    {"bf16 AR", OBJ_AR, 0, 0, &SMALL, MATMUL_BF16, ATTENTION_PLAIN},
+    {"bf16 MLM-U", OBJ_MLMU, 0, 0, &SMALL, MATMUL_BF16, ATTENTION_PLAIN},
 };
 
 /* Tolerances by the arithmetic of the GPU's products. fp32: 1e-5 on the
@@ -171,6 +178,7 @@ static void check_case(const Case *c, uint64_t seed) {
     /* ---- GPU: the same, from the same parameters, NaN in every activation ---- */
     g_device = DEVICE_CUDA;
     g_matmul = c->matmul;
+    g_attention = c->attention;
     double tol_loss, tol;
     tolerances(c->matmul, &tol_loss, &tol);
     gpu_copy(&gpu, &cpu); /* cpu.params have moved one step: copy the start again below */
@@ -252,6 +260,7 @@ static void check_case(const Case *c, uint64_t seed) {
     model_free(&gpu);
     g_device = DEVICE_CPU;
     g_matmul = MATMUL_FP32;
+    g_attention = ATTENTION_PLAIN;
     model_free(&cpu);
     batch_free(&bt);
     free(cpu_logits); free(cpu_grads); free(gpu_grads); free(again_grads); free(gpu_params);

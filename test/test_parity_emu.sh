@@ -24,8 +24,8 @@ if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$tmp/out"; then
     echo "FAIL: [CUDA emulator] test_parity exited with status $rc: $(tail -n 1 "$tmp/out")"
 fi
 
-# ---- planted bugs: each must make the AR case fail ----
-# name | what the bug is | sed -E -z substitution on 03_model.cu
+# ---- planted bugs: each must make a case fail (the AR case, or the one named) ----
+# name | what the bug is | sed -E -z substitution on 03_model.cu [| the case to run]
 mutants=(
 "syncwarp|no __syncwarp before the lanes of a warp read each other's attention weights|s/__syncwarp\(\); \/\* every lane reads every p\[j\] below \*\///"
 "syncthreads|no __syncthreads before a block reduction reuses its shared scratch|s/__syncthreads\(\); \/\* partial may still be read from a previous call \*\///"
@@ -35,10 +35,13 @@ mutants=(
 "overrun|a kernel writing one element past the end of its buffer|s/partial\[blockIdx\.x\] = shared\[0\]/partial[blockIdx.x + 1] = shared[0]/"
 "lda|a wrong leading dimension in a cuBLAS call|s/weight, IC, inp, IC,/weight, IC, inp, OC,/"
 "beta|the bias dropped from the cuBLAS product (beta 0 instead of 1)|s/bias \? 1\.0f : 0\.0f/0.0f/"
+"online|fused attention: the running sum not rescaled when a later tile raises the max|s/acc\[k\] = acc\[k\] \* rescale \+ sum;/acc[k] = acc[k] + sum;/|large fused AR"
+"tile|fused attention: no __syncthreads before a warp loads the next key tile over the one others still read|s/__syncthreads\(\); \/\* every warp is done with the previous tile \*\///|large fused AR"
+"kvrows|fused attention backward: no __syncthreads before the next query rows overwrite the ones being added in|s/__syncthreads\(\); \/\* the tile is loaded, and the previous rows have been added in \*\///|large fused AR"
 )
 mapfile -t cmd < <(make -s --no-print-directory emu-command)
 for m in "${mutants[@]}"; do
-    IFS='|' read -r name what expr <<<"$m"
+    IFS='|' read -r name what expr case <<<"$m"
     dir="$tmp/$name"
     mkdir -p "$dir/test"
     cp build/emu/src/*.cu build/emu/src/*.c "$dir/"
@@ -53,7 +56,7 @@ for m in "${mutants[@]}"; do
         echo "FAIL: planted bug '$name' does not compile: $(head -n 1 "$dir/build.log")"
         continue
     fi
-    "$dir/test_parity" AR >"$dir/out" 2>&1
+    "$dir/test_parity" "${case:-AR}" >"$dir/out" 2>&1
     rc=$?
     caught=$(grep -m 1 -E '^FAIL|^CUDA emulator:|^error:' "$dir/out")
     if [ $rc -ne 0 ] && [ -n "$caught" ]; then

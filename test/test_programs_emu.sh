@@ -44,6 +44,11 @@ for trainer in 04_train_ar 05_train_mlmu; do
         cmp -s "$tmp/emu-$trainer/model.ckpt" "$tmp/split-$trainer/model.ckpt"
 done
 
+# --attention fused: the same losses as the CPU's (to 1e-4)
+$E/04_train_ar --data "$tmp/d" --out "$tmp/fused" $MODEL --steps 20 --device cuda --attention fused >/dev/null 2>&1
+check "04_train_ar --attention fused trains: the same losses (to 1e-4) and evaluations as on the CPU" \
+    logs_agree "$tmp/cpu-04_train_ar/log.csv" "$tmp/fused/log.csv"
+
 # --matmul bf16: the products rounded to bf16 (the loss within 1e-2 of the CPU's), and said so
 $E/05_train_mlmu --data "$tmp/d" --out "$tmp/bf16" $MODEL --steps 20 --device cuda --matmul bf16 >/dev/null 2>&1
 check "05_train_mlmu --matmul bf16 trains: its losses within 1e-2 of the CPU's, but not the same" \
@@ -52,7 +57,7 @@ check "05_train_mlmu --matmul bf16 trains: its losses within 1e-2 of the CPU's, 
              END { exit !(n > 0 && bad == 0 && differ > 0) }' "$tmp/cpu-05_train_mlmu/log.csv" "$tmp/bf16/log.csv"
 ${E}/05_train_mlmu --data "$tmp/d" --out "$tmp/bf16-say" ${MODEL/--quiet/} --steps 1 --device cuda --matmul bf16 \
     >"$tmp/bf16-say.out" 2>&1
-check "05_train_mlmu --matmul bf16 says so on its first line" grep -q 'on cuda (bf16 matrix products)' "$tmp/bf16-say.out"
+check "05_train_mlmu --matmul bf16 says so on its first line" grep -q 'on cuda (bf16 matrix products, plain attention)' "$tmp/bf16-say.out"
 ${E}/05_train_mlmu --data "$tmp/d" --out "$tmp/bad" $MODEL --steps 1 --device cuda --matmul fp8 >"$tmp/bad.out" 2>&1
 rc=$?
 check "--matmul fp8 is refused (exit $rc) with a message naming the choices" \
