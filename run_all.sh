@@ -40,6 +40,7 @@ slurm_file=""
 only_run=""
 report_only=0
 out=.
+gpu_flags=
 usage() {
     cat <<EOF
 usage: ./run_all.sh [options]
@@ -63,6 +64,10 @@ usage: ./run_all.sh [options]
   --run ID           run only TASK/OBJECTIVE (what the SLURM script calls)
   --report           only rewrite results/RESULTS.md and the plots
   --out DIR          put data/, runs/ and results/ under DIR (default: here)
+  --gpu-flags FLAGS  the arithmetic of the GPU build's trainers, passed to
+                     every run (and its resumption): --matmul fp32|tf32|bf16,
+                     --attention plain|fused, e.g. "--matmul tf32" (default:
+                     none: plain fp32, as the CPU; on the CPU they change nothing)
 Threads per run: OMP_NUM_THREADS (default: cores / N).
 Writes: data/PRESET/, runs/PRESET/, results/RESULTS.md (or RESULTS-PRESET.md
 for a preset other than quick), results/*.png (needs gnuplot).
@@ -82,6 +87,7 @@ while [ $# -gt 0 ]; do
         --run) only_run=${2:?--run needs TASK/OBJECTIVE}; shift 2 ;;
         --report) report_only=1; shift ;;
         --out) out=${2:?--out needs a directory}; shift 2 ;;
+        --gpu-flags) gpu_flags=${2?--gpu-flags needs a value}; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "error: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -91,6 +97,13 @@ case "$preset" in quick|long|paper|smoke) ;; *) die "unknown preset '$preset' (q
 [[ "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--seeds wants numbers separated by commas, not '$seeds'"
 [ -z "$jobs" ] || [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "-j wants a positive number, not '$jobs'"
 seed_list=${seeds//,/ }
+set -- $gpu_flags # each a flag with its value: checked here, not at the first run's start
+while [ $# -gt 0 ]; do
+    case "$1 ${2:-}" in
+        "--matmul fp32" | "--matmul tf32" | "--matmul bf16" | "--attention plain" | "--attention fused") shift 2 ;;
+        *) die "--gpu-flags takes --matmul fp32|tf32|bf16 and --attention plain|fused, not '$gpu_flags'" ;;
+    esac
+done
 
 # ============================================================================
 # 2. the catalogue: every run, the data set it trains on, and where it appears
@@ -318,7 +331,7 @@ train_flags() { # ID DATASET -> the trainer's flags for that run
         steps=$(sed -n 's/.*--steps \([0-9]*\).*/\1/p' <<<"$flags")
         flags=${flags/--steps $steps/--steps $(( 2 * steps ))} ;;
     esac
-    echo "$flags"
+    echo "$flags${gpu_flags:+ $gpu_flags}"
 }
 
 # ============================================================================
@@ -406,7 +419,7 @@ run_one() {
     t0=$(date +%s)
     if [ -f "$dir/model.ckpt" ]; then
         resumed=yes
-        "$B/$trainer" --resume "$dir/model.ckpt" --data "$data" --out "$dir" >>"$dir/train.log" 2>&1
+        "$B/$trainer" --resume "$dir/model.ckpt" --data "$data" --out "$dir" $gpu_flags >>"$dir/train.log" 2>&1
     else
         ./build/03_model --data "$data" --out "$dir/init.ckpt" ${model[$key]} --seed "$seed" >"$dir/train.log" 2>&1 &&
         "$B/$trainer" $flags --init "$dir/init.ckpt" --data "$data" --out "$dir" $(train_flags "$id" "$ds") \
@@ -480,7 +493,7 @@ if [ -n "$slurm_file" ]; then
     {
         echo "#!/usr/bin/env bash"
         echo "# SLURM job array: $n runs of the '$preset' preset (seeds $seeds), one GPU each."
-        echo "# Written by: ./run_all.sh $(printf '%q ' --preset "$preset" ${tables:+--table "$tables"} ${tasks:+--tasks "$tasks"} ${objectives:+--objectives "$objectives"} --seeds "$seeds")--slurm $slurm_file"
+        echo "# Written by: ./run_all.sh $(printf '%q ' --preset "$preset" ${tables:+--table "$tables"} ${tasks:+--tasks "$tasks"} ${objectives:+--objectives "$objectives"} --seeds "$seeds" ${gpu_flags:+--gpu-flags "$gpu_flags"})--slurm $slurm_file"
         echo "#   sbatch $slurm_file        then, when every task has ended:"
         echo "#   ./run_all.sh --preset $preset --out $(printf '%q' "$out") --seeds $seeds --report"
         echo "# Every task is one run; data sets are made by the first task that needs them"
@@ -499,7 +512,7 @@ if [ -n "$slurm_file" ]; then
         echo 'i=$SLURM_ARRAY_TASK_ID'
         echo 'run=${runs[$(( i % ${#runs[@]} ))]}'
         echo 'seed=${seeds[$(( i / ${#runs[@]} ))]}'
-        echo "exec ./run_all.sh --preset $preset --out $(printf '%q' "$out") --seeds \"\$seed\" --run \"\$run\""
+        echo "exec ./run_all.sh --preset $preset --out $(printf '%q' "$out") --seeds \"\$seed\" --run \"\$run\"${gpu_flags:+ --gpu-flags $(printf '%q' "$gpu_flags")}"
     } >"$tmp"
     chmod +x "$tmp"
     mv "$tmp" "$slurm_file"

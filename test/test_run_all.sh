@@ -111,6 +111,17 @@ check "quick: --elbo goes to retrieval MLM-U alone, not to MLM-r, PLM or two-tok
 check "--slurm writes a job array of 2 runs x 2 seeds that bash parses" \
     eval 'grep -q "^#SBATCH --array=0-3\$" "$tmp/sweep.sbatch" && bash -n "$tmp/sweep.sbatch"'
 
+./run_all.sh --preset paper --tasks star --gpu-flags "--matmul tf32 --attention fused" --dry-run >"$tmp/dry-gpu.log" 2>&1
+check "--gpu-flags reach every run's trainer flags" \
+    [ "$(grep -c -- '^seed1/star/.*--matmul tf32 --attention fused' "$tmp/dry-gpu.log")" -eq 2 ]
+./run_all.sh --preset paper --tasks star --gpu-flags "--matmul bf16" --slurm "$tmp/gpu.sbatch" >/dev/null 2>&1
+want='--run "$run" --gpu-flags --matmul\ bf16'
+check "--slurm passes --gpu-flags on to each task" eval 'grep -qF -- "$want" "$tmp/gpu.sbatch" && bash -n "$tmp/gpu.sbatch"'
+./run_all.sh --preset smoke --out "$tmp/gpuflags" --tasks star --objectives ar --gpu-flags "--matmul tf32" \
+    >"$tmp/gpuflags.log" 2>&1
+check "--gpu-flags on the CPU: the run trains and is evaluated (the flags change nothing there)" \
+    eval '[ -f "$tmp/gpuflags/runs/smoke/seed1/star/ar/eval.csv" ] && grep -q -- "--matmul tf32" "$tmp/gpuflags/runs/smoke/seed1/star/ar/config.txt"'
+
 # ---- GenWiki missing: its runs are left out, the others run ----
 GENWIKI=$tmp/none.source ./run_all.sh --preset smoke --out "$tmp/nowiki" --tasks wiki-same,star --objectives ar \
     >"$tmp/nowiki.log" 2>&1
@@ -126,5 +137,8 @@ expect_fail "an unknown table is refused" "no table or figure 'table9'" ./run_al
 expect_fail "an unknown preset is refused" "unknown preset" ./run_all.sh --preset huge --dry-run
 expect_fail "bad seeds are refused" "--seeds wants numbers" ./run_all.sh --seeds one --dry-run
 expect_fail "an unknown option is refused" "unknown argument" ./run_all.sh --frobnicate
+expect_fail "--gpu-flags other than --matmul and --attention are refused" "--gpu-flags takes" \
+    ./run_all.sh --gpu-flags "--matmul fp8" --dry-run
+expect_fail "--gpu-flags with a setting flag are refused" "--gpu-flags takes" ./run_all.sh --gpu-flags "--lr 1" --dry-run
 expect_fail "only WikiReversal runs and no GenWiki: refused" "every selected run is a WikiReversal run" \
     env GENWIKI="$tmp/none.source" ./run_all.sh --preset smoke --out "$tmp/nowiki" --tasks wiki-same
