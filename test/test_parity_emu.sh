@@ -40,8 +40,10 @@ mutants=(
 "kvrows|fused attention backward: no __syncthreads before the next query rows overwrite the ones being added in|s/__syncthreads\(\); \/\* the tile is loaded, and the previous rows have been added in \*\///|large fused AR"
 )
 mapfile -t cmd < <(make -s --no-print-directory emu-command)
-for m in "${mutants[@]}"; do
-    IFS='|' read -r name what expr case <<<"$m"
+# one planted bug: build the copy, run its case, print one PASS or FAIL line
+try_mutant() {
+    local name what expr case dir rc caught
+    IFS='|' read -r name what expr case <<<"$1"
     dir="$tmp/$name"
     mkdir -p "$dir/test"
     cp build/emu/src/*.cu build/emu/src/*.c "$dir/"
@@ -49,12 +51,12 @@ for m in "${mutants[@]}"; do
     sed -E -z "$expr" build/emu/src/03_model.cu >"$dir/03_model.cu"
     if cmp -s "$dir/03_model.cu" build/emu/src/03_model.cu; then
         echo "FAIL: planted bug '$name' no longer matches 03_model.cu: update test/test_parity_emu.sh"
-        continue
+        return
     fi
     # shellcheck disable=SC2086
     if ! ${cmd[0]} "$dir/test/test_parity.cu" -o "$dir/test_parity" ${cmd[1]} >"$dir/build.log" 2>&1; then
         echo "FAIL: planted bug '$name' does not compile: $(head -n 1 "$dir/build.log")"
-        continue
+        return
     fi
     "$dir/test_parity" "${case:-AR}" >"$dir/out" 2>&1
     rc=$?
@@ -64,4 +66,12 @@ for m in "${mutants[@]}"; do
     else
         echo "FAIL: the CUDA emulator misses $what (exit status $rc, no failure reported)"
     fi
+}
+# as many at once as there are cores; the lines come out in the list's order
+cores=$(nproc --all)
+for k in "${!mutants[@]}"; do
+    while [ "$(jobs -r | wc -l)" -ge "$cores" ]; do sleep 0.2; done
+    try_mutant "${mutants[$k]}" >"$tmp/result-$k" &
 done
+wait
+for k in "${!mutants[@]}"; do cat "$tmp/result-$k"; done
