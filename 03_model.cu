@@ -881,10 +881,13 @@ static inline void crossentropy_forward_backward(float *logits, float *losses, c
 /* ------------------------------------------------------------------------ */
 /* Each *_gpu function computes exactly what its CPU twin above computes, on
  * device pointers, in fp32 (test/test_parity.cu checks them against each
- * other element by element). They are the plain versions: one thread per
- * output element, or one warp (32 threads) per row where a row needs a sum.
- * Every reduction runs in a fixed order (no atomics), so the same inputs give
- * bit-identical outputs run after run. Matrix products go to cuBLAS. */
+ * other element by element, on a GPU or on the CUDA emulator of
+ * test/cuda_emu). Mostly plain versions: one thread per output element, or
+ * one warp (32 threads) per row where a row needs a sum; sums over many rows
+ * in two stages; and the attention in two versions, plain and fused
+ * (--attention). Every reduction runs in a fixed order (no atomics), so the
+ * same inputs give bit-identical outputs run after run. Matrix products go to
+ * cuBLAS, in the arithmetic --matmul chose. */
 #ifdef __CUDACC__
 
 #define WARP 32
