@@ -2,19 +2,25 @@
 # test/gpu_check.sh -- everything issue 3 needs a GPU for, in one command:
 # for a machine with an NVIDIA GPU, such as the one the `device` tool lends
 # for a few minutes (one call, at most 10 minutes; see the README, "The GPU
-# build"). Steps, each with its own time limit so one stuck step cannot use
-# up the others' time:
+# build"). Steps, most important first, each with its own time limit so
+# one stuck step cannot use up the others' time:
 #   1. build everything (make; where nvcc is found that includes build/cuda/)
 #   2. the card (nvidia-smi)
-#   3. the CPU/GPU parity test, every objective (build/cuda/test_parity),
-#      then compute-sanitizer's memcheck, racecheck and initcheck on its AR case
-#      where the tool runs; a 300-step training run twice (the same bytes?)
+#   3. the CPU/GPU parity test, every case (build/cuda/test_parity)
 #   4. the GPU benchmark with fp32, TF32 and bf16 products, and TF32 with the
-#      fused attention, each with its profile (build/cuda/bench --profile)
+#      fused attention, each with its profile (build/cuda/bench --profile);
+#      then a 300-step training run twice (the same bytes?)
 #   5. the paper's headline table on the GPU:
 #      ./run_all.sh -j 1 --tasks retrieval --objectives ar,mlmu (quick preset)
+#   6. compute-sanitizer's memcheck, racecheck and initcheck on the parity
+#      test's AR case, where the tool runs
 # Logs and a summary go to $OUT (the device tool's output folder) or, where
 # OUT is unset, to gpu-check/; the summary is printed last.
+#
+# The whole check stops by GPU_CHECK_SECONDS (default 570, inside the device
+# tool's 600-second call): a step gets its own limit or what is left,
+# whichever is less, and once time is up the remaining steps are skipped and
+# say so. The steps run most important first.
 #
 #   usage: bash test/gpu_check.sh [--skip-run-all]
 set -u
@@ -25,12 +31,19 @@ summary=$out/summary.md
 skip_run_all=0
 [ "${1:-}" = --skip-run-all ] && skip_run_all=1
 started=$(date +%s)
+deadline=$(( started + ${GPU_CHECK_SECONDS:-570} ))
 note() { echo "$*" | tee -a "$summary"; }
 # step NAME SECONDS COMMAND...: run it with a time limit, log to $out/NAME.log
 step() {
-    local name=$1 limit=$2 t0 rc
+    local name=$1 limit=$2 t0 rc left
     shift 2
     t0=$(date +%s)
+    left=$(( deadline - t0 ))
+    if [ "$left" -lt 10 ]; then
+        note "- $name: skipped, out of time (GPU_CHECK_SECONDS)"
+        return 124
+    fi
+    [ "$left" -lt "$limit" ] && limit=$left
     timeout "$limit" "$@" >"$out/$name.log" 2>&1
     rc=$?
     note "- $name: exit $rc$([ $rc -eq 124 ] && echo " (stopped at its ${limit} s limit)") in $(( $(date +%s) - t0 )) s (log: $name.log)"
@@ -55,20 +68,18 @@ if [ ! -x build/cuda/test_parity ]; then
     exit 1
 fi
 
-# 3. parity, every objective; then the sanitizers on one case
+# 3. parity, every case
 step parity 120 build/cuda/test_parity
 grep -E '^(PASS|FAIL|SKIP|GPU)' "$out/parity.log" | sed 's/^/    /' | tee -a "$summary"
-sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
-if [ -n "$sanitizer" ]; then
-    for tool in memcheck racecheck initcheck; do
-        step "sanitizer-$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 9 build/cuda/test_parity AR
-        grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer-$tool.log" | head -n 3 | sed 's/^/    /' | tee -a "$summary"
-    done
-else
-    note "- compute-sanitizer: not found"
-fi
+# 4. the benchmark, in each arithmetic of the matrix products
+for matmul in fp32 tf32 bf16; do
+    step "bench-$matmul" 120 build/cuda/bench --device cuda --steps 10 --matmul $matmul --profile
+    sed 's/^/    /' "$out/bench-$matmul.log" | tee -a "$summary"
+done
+step bench-tf32-fused 120 build/cuda/bench --device cuda --steps 10 --matmul tf32 --attention fused --profile
+sed 's/^/    /' "$out/bench-tf32-fused.log" | tee -a "$summary"
 
-# 3b. a whole training run twice on the GPU, same seed: the same checkpoint, bit for bit
+# 4b. a whole training run twice on the GPU, same seed: the same checkpoint, bit for bit
 det=$out/determinism
 rm -rf "$det"
 mkdir -p "$det"
@@ -88,14 +99,6 @@ if build/01_data --pairs 500 --out "$det/d" --seed 2 >/dev/null 2>&1 &&
     rm -rf "$det/d"
 fi
 
-# 4. the benchmark, in each arithmetic of the matrix products
-for matmul in fp32 tf32 bf16; do
-    step "bench-$matmul" 120 build/cuda/bench --device cuda --steps 10 --matmul $matmul --profile
-    sed 's/^/    /' "$out/bench-$matmul.log" | tee -a "$summary"
-done
-step bench-tf32-fused 120 build/cuda/bench --device cuda --steps 10 --matmul tf32 --attention fused --profile
-sed 's/^/    /' "$out/bench-tf32-fused.log" | tee -a "$summary"
-
 # 5. the headline table on the GPU
 if [ $skip_run_all = 0 ]; then
     rm -rf results-gpu
@@ -104,5 +107,17 @@ if [ $skip_run_all = 0 ]; then
     grep -E '^\| retrieval/' results-gpu/results/RESULTS.md 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
     cp results-gpu/results/RESULTS.md "$out/RESULTS-gpu.md" 2>/dev/null
 fi
+
+# 6. compute-sanitizer's memcheck, racecheck and initcheck on the parity test's AR case
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
+if [ -n "$sanitizer" ]; then
+    for tool in memcheck racecheck initcheck; do
+        step "sanitizer-$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 9 build/cuda/test_parity AR
+        grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer-$tool.log" | head -n 3 | sed 's/^/    /' | tee -a "$summary"
+    done
+else
+    note "- compute-sanitizer: not found"
+fi
+
 note ""
 note "total: $(( $(date +%s) - started )) s"
