@@ -86,6 +86,18 @@ enum { DEVICE_CPU = 0, DEVICE_CUDA = 1 };
 static const char *const DEVICE_NAMES[] = {"cpu", "cuda"};
 static int g_device = DEVICE_CPU;
 
+/* the index of `name` among names[0..n-1]; else die, naming the flag and the choices */
+static inline int parse_choice(const char *flag, const char *name, const char *const *names, int n) {
+    char choices[128] = "";
+    for (int k = 0; k < n; k++) {
+        if (!strcmp(name, names[k])) return k;
+        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s",
+                 k == 0 ? "" : k == n - 1 ? " or " : ", ", names[k]);
+    }
+    die("%s must be %s, got '%s'", flag, choices, name);
+    return 0;
+}
+
 /* The arithmetic of the GPU's matrix products (--matmul). The numbers stay
  * fp32 in memory either way; cuBLAS may round the operands of each product:
  *   fp32  plain fp32 (the default; what the CPU computes, to rounding)
@@ -95,12 +107,7 @@ static int g_device = DEVICE_CPU;
 enum { MATMUL_FP32 = 0, MATMUL_TF32 = 1, MATMUL_BF16 = 2 };
 static const char *const MATMUL_NAMES[] = {"fp32", "tf32", "bf16"};
 static int g_matmul = MATMUL_FP32;
-static inline int parse_matmul(const char *name) {
-    for (int k = 0; k < 3; k++)
-        if (!strcmp(name, MATMUL_NAMES[k])) return k;
-    die("--matmul must be fp32, tf32 or bf16, got '%s'", name);
-    return MATMUL_FP32;
-}
+static inline int parse_matmul(const char *name) { return parse_choice("--matmul", name, MATMUL_NAMES, 3); }
 
 /* The GPU's attention kernels (--attention); the CPU has one attention.
  *   plain  a warp per query row and head; the probabilities (rows, H, T) are
@@ -112,10 +119,7 @@ enum { ATTENTION_PLAIN = 0, ATTENTION_FUSED = 1 };
 static const char *const ATTENTION_NAMES[] = {"plain", "fused"};
 static int g_attention = ATTENTION_PLAIN;
 static inline int parse_attention(const char *name) {
-    for (int k = 0; k < 2; k++)
-        if (!strcmp(name, ATTENTION_NAMES[k])) return k;
-    die("--attention must be plain or fused, got '%s'", name);
-    return ATTENTION_PLAIN;
+    return parse_choice("--attention", name, ATTENTION_NAMES, 2);
 }
 
 #ifdef __CUDACC__
