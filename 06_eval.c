@@ -184,12 +184,16 @@ static void usage(void) {
            "  --raw-weights   a model trained with --ema: evaluate its trained weights, not\n"
            "                  their average (the default)\n"
            "  --device D      cpu, cuda or auto (default auto: the GPU if this is the CUDA build,\n"
-           "                  build/cuda/06_eval, and the machine has one)\n");
+           "                  build/cuda/06_eval, and the machine has one)\n"
+           "  --matmul P      the GPU's matrix products: fp32 (default), tf32 or bf16\n"
+           "  --attention A   the GPU's attention kernels: plain (default) or fused\n"
+           "                  (the trainers' --help says more; the CPU ignores both)\n");
 }
 
 int main(int argc, char **argv) {
     const char *model_path = NULL, *data_dir = NULL, *split = "test", *out_prefix = NULL, *label = NULL;
     const char *device = "auto", *pca_path = NULL, *order = "left-to-right";
+    int matmul = MATMUL_FP32;
     int batch = 256, raw_weights = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -204,6 +208,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--order")) order = flag_value(argc, argv, &i);
         else if (!strcmp(a, "--raw-weights")) raw_weights = 1;
         else if (!strcmp(a, "--batch")) batch = (int)parse_long(a, flag_value(argc, argv, &i), 1, 1000000);
+        else if (!strcmp(a, "--matmul")) matmul = parse_matmul(flag_value(argc, argv, &i));
+        else if (!strcmp(a, "--attention")) g_attention = parse_attention(flag_value(argc, argv, &i));
         else die("unknown flag '%s' (see --help)", a);
     }
     if (!model_path || !data_dir) die("--model and --data are required (see --help)");
@@ -226,7 +232,7 @@ int main(int argc, char **argv) {
                  by_confidence ? "-confidence" : "", raw_weights ? "-raw" : "");
     }
 
-    device_select(device, 0);
+    device_select(device, matmul);
     Model model;
     CheckpointHeader h;
     checkpoint_load(model_path, &model, &h);

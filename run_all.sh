@@ -64,8 +64,8 @@ usage: ./run_all.sh [options]
   --run ID           run only TASK/OBJECTIVE (what the SLURM script calls)
   --report           only rewrite results/RESULTS.md and the plots
   --out DIR          put data/, runs/ and results/ under DIR (default: here)
-  --gpu-flags FLAGS  the arithmetic of the GPU build's trainers, passed to
-                     every run (and its resumption): --matmul fp32|tf32|bf16,
+  --gpu-flags FLAGS  the arithmetic of the GPU build, passed to every run's
+                     trainer (and its resumption) and 06_eval: --matmul fp32|tf32|bf16,
                      --attention plain|fused, e.g. "--matmul tf32" (default:
                      none: plain fp32, as the CPU; on the CPU they change nothing)
 Threads per run: OMP_NUM_THREADS (default: cores / N).
@@ -429,7 +429,7 @@ run_one() {
     ckpt=$dir/model.ckpt
     [ -f "$dir/best.ckpt" ] && ckpt=$dir/best.ckpt
     [ "$(task_of "$ds")" = relationship ] && pca="--pca $dir/pca.csv"
-    "$B/06_eval" --model "$ckpt" --data "$data" --label "$obj" $pca >"$dir/eval.log" 2>&1 \
+    "$B/06_eval" --model "$ckpt" --data "$data" --label "$obj" $pca $gpu_flags >"$dir/eval.log" 2>&1 \
         || { echo "evaluation failed; log: $dir/eval.log" >"$dir/FAILED"; return 1; }
     {
         echo "train_seconds $(( t1 - t0 ))"

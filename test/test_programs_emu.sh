@@ -88,6 +88,10 @@ for trainer in 04_train_ar 05_train_mlmu; do
                   [ -s "$tmp/ev-$from-$trainer-emu.answers.txt" ]'
     done
 done
+ckpt="$tmp/emu-04_train_ar/model.ckpt"
+evaluate $E/06_eval cuda "$ckpt" "$tmp/ev-fused" --attention fused
+check "06_eval --attention fused --device cuda answers every query as the CPU does" \
+    eval 'cmp -s "$tmp/ev-emu-04_train_ar-cpu.answers.txt" "$tmp/ev-fused.answers.txt" && [ -s "$tmp/ev-fused.answers.txt" ]'
 ckpt="$tmp/emu-05_train_mlmu/model.ckpt"
 evaluate $B/06_eval cpu "$ckpt" "$tmp/conf-cpu" --order confidence
 evaluate $E/06_eval cuda "$ckpt" "$tmp/conf-emu" --order confidence
