@@ -359,6 +359,11 @@ typedef struct {
 } Rows;
 
 static inline HOST_DEVICE int row_position(Rows r, int n) { return r.pos ? r.pos[n] : n; }
+/* the rows of sequence b (of T positions): first .. last-1 (the GPU's kernels) */
+static inline HOST_DEVICE void sequence_rows(Rows rows, int b, int T, int *first, int *last) {
+    *first = rows.pos ? rows.seq_first[b] : b * T;
+    *last = rows.pos ? rows.seq_first[b + 1] : (b + 1) * T;
+}
 
 /* The B*T positions of a batch grouped by token, for the GPU's embedding
  * backward (model_batch_view fills it; the CPU does not use it). */
@@ -739,7 +744,7 @@ static inline void rope_rotate(float *x, const float *cos_sin, Rows rows, int T,
  *   allow_self = 0: rank[j] <  rank[i]  (decoder cross-attention)
  * A row with no allowed key outputs zeros (its probs row is all zero). */
 
-static inline int attention_allowed(int32_t rank_j, int32_t rank_i, int allow_self) {
+static inline HOST_DEVICE int attention_allowed(int32_t rank_j, int32_t rank_i, int allow_self) {
     return allow_self ? rank_j <= rank_i : rank_j < rank_i;
 }
 
@@ -928,17 +933,18 @@ __global__ static void bias_rows_kernel(float *out, const float *bias, int N, in
 #define ROWS_PER_CHUNK 64
 static inline HOST_DEVICE int row_chunks(int N) { return (N + ROWS_PER_CHUNK - 1) / ROWS_PER_CHUNK; }
 
-/* scratch for the partial sums: grows as needed, never shrinks */
-static float *reduce_scratch(size_t floats) {
-    static float *scratch = NULL;
-    static size_t size = 0;
-    if (floats > size) {
-        if (scratch) CUDA_CHECK(cudaFree(scratch));
-        CUDA_CHECK(cudaMalloc(&scratch, sizeof(float) * floats));
-        size = floats;
+/* A device scratch buffer of at least `floats` floats: it grows as needed
+ * and never shrinks (cudaFree waits for the kernels still using it). */
+typedef struct { float *buf; size_t size; } Scratch;
+static float *scratch_at_least(Scratch *sc, size_t floats) {
+    if (floats > sc->size) {
+        if (sc->buf) CUDA_CHECK(cudaFree(sc->buf));
+        CUDA_CHECK(cudaMalloc(&sc->buf, sizeof(float) * floats));
+        sc->size = floats;
     }
-    return scratch;
+    return sc->buf;
 }
+static Scratch g_reduce_scratch; /* the partial sums below */
 
 __global__ static void chunk_sums_kernel(float *partial, const float *x, int N, int C) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -961,7 +967,7 @@ __global__ static void add_chunk_sums_kernel(float *dvec, const float *partial, 
 
 static void column_sums_gpu(float *dvec, const float *x, int N, int C) {
     if (N == 0) return;
-    float *partial = reduce_scratch((size_t)row_chunks(N) * C);
+    float *partial = scratch_at_least(&g_reduce_scratch, (size_t)row_chunks(N) * C);
     chunk_sums_kernel<<<blocks_for((size_t)row_chunks(N) * C, 256), 256>>>(partial, x, N, C);
     CHECK_LAUNCH();
     add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(dvec, partial, row_chunks(N), C);
@@ -1066,7 +1072,7 @@ static void layernorm_backward_gpu(float *dinp, float *dw, float *db, const floa
     layernorm_backward_dx_kernel<<<blocks_for(N, 256 / WARP), 256>>>(dinp, dout, inp, w, mean, rstd, N, C);
     CHECK_LAUNCH();
     int chunks = row_chunks(N);
-    float *partial = reduce_scratch(2 * (size_t)chunks * C);
+    float *partial = scratch_at_least(&g_reduce_scratch, 2 * (size_t)chunks * C);
     layernorm_dwdb_chunks_kernel<<<blocks_for((size_t)chunks * C, 256), 256>>>(partial, dout, inp, mean, rstd, N, C);
     CHECK_LAUNCH();
     add_chunk_sums_kernel<<<blocks_for(C, 128), 128>>>(dw, partial, chunks, C);
@@ -1183,7 +1189,7 @@ __global__ static void attention_forward_kernel(float *out, float *probs, const 
     float *p = probs + ((size_t)n * s.H + h) * s.T;
     float maxv = -INFINITY;
     for (int j = lane; j < s.T; j += WARP) {
-        int allowed = allow_self ? rank[j] <= rank_i : rank[j] < rank_i;
+        int allowed = attention_allowed(rank[j], rank_i, allow_self);
         float score = -INFINITY;
         if (allowed) {
             const float *kj = kv + ((size_t)b * s.T + j) * s.kv_stride + s.k_col + h * s.D;
@@ -1264,7 +1270,8 @@ __global__ static void attention_backward_kv_kernel(float *dkv, const float *dsc
     if (i >= (size_t)B * s.T * C) return;
     int c = (int)(i % C), j = (int)(i / C % s.T), b = (int)(i / ((size_t)C * s.T));
     int h = c / s.D, d = c % s.D;
-    int first = rows.pos ? rows.seq_first[b] : b * s.T, last = rows.pos ? rows.seq_first[b + 1] : (b + 1) * s.T;
+    int first, last;
+    sequence_rows(rows, b, s.T, &first, &last);
     float dk = 0.0f, dv = 0.0f;
     for (int n = first; n < last; n++) {
         size_t at = ((size_t)n * s.H + h) * s.T + j;
@@ -1292,11 +1299,6 @@ __global__ static void attention_backward_kv_kernel(float *dkv, const float *dsc
 #define FUSED_ROWS 8
 #define FUSED_MAX_D 128 /* the shared memory holds heads of up to 128 channels */
 
-/* the query rows of sequence b: first .. last-1 */
-static inline HOST_DEVICE void sequence_rows(Rows rows, int b, int T, int *first, int *last) {
-    *first = rows.pos ? rows.seq_first[b] : b * T;
-    *last = rows.pos ? rows.seq_first[b + 1] : (b + 1) * T;
-}
 
 /* the keys and values j0 .. j0+FUSED_KEYS-1 of sequence b, head h, into
  * shared memory (zeros past T); a row of FUSED_MAX_D + 1 floats, so that 32
@@ -1309,6 +1311,13 @@ __device__ static void load_key_tile(float (*k_tile)[FUSED_MAX_D + 1], float (*v
         k_tile[jj][d] = j < s.T ? kv[at + s.k_col] : 0.0f;
         v_tile[jj][d] = j < s.T ? kv[at + s.v_col] : 0.0f;
     }
+}
+
+/* sum over the tile's keys jj of weights[jj] * tile[jj][d] */
+__device__ static float tile_column_sum(const float *weights, const float (*tile)[FUSED_MAX_D + 1], int d) {
+    float sum = 0.0f;
+    for (int jj = 0; jj < FUSED_KEYS; jj++) sum += weights[jj] * tile[jj][d];
+    return sum;
 }
 
 __global__ static void fused_attention_forward_kernel(float *out, float *lse, const float *q, const float *kv,
@@ -1334,7 +1343,7 @@ __global__ static void fused_attention_forward_kernel(float *out, float *lse, co
         if (!active) continue;
         int j = j0 + lane;
         float score = -INFINITY;
-        if (j < s.T && (allow_self ? rank[j] <= rank_i : rank[j] < rank_i)) {
+        if (j < s.T && attention_allowed(rank[j], rank_i, allow_self)) {
             float dot = 0.0f;
             for (int d = 0; d < s.D; d++) dot += q_rows[w][d] * k_tile[lane][d];
             score = dot * scale;
@@ -1350,9 +1359,7 @@ __global__ static void fused_attention_forward_kernel(float *out, float *lse, co
         for (int k = 0; k < FUSED_MAX_D / WARP; k++) {
             int d = k * WARP + lane;
             if (d >= s.D) break;
-            float sum = 0.0f;
-            for (int jj = 0; jj < FUSED_KEYS; jj++) sum += p_rows[w][jj] * v_tile[jj][d];
-            acc[k] = acc[k] * rescale + sum;
+            acc[k] = acc[k] * rescale + tile_column_sum(p_rows[w], v_tile, d);
         }
         __syncwarp(); /* before the next tile's p overwrite these */
         m = m_new;
@@ -1428,7 +1435,7 @@ __global__ static void fused_attention_backward_query_kernel(float *dq, const fl
         __syncthreads();
         if (!active) continue;
         int j = j0 + lane;
-        int allowed = j < s.T && (allow_self ? rank[j] <= rank_i : rank[j] < rank_i);
+        int allowed = j < s.T && attention_allowed(rank[j], rank_i, allow_self);
         float p, ds;
         recompute_scores(&p, &ds, q_rows[w], do_rows[w], k_tile[lane], v_tile[lane], lse_i, delta_i, scale,
                          allowed, s.D);
@@ -1438,9 +1445,7 @@ __global__ static void fused_attention_backward_query_kernel(float *dq, const fl
         for (int k = 0; k < FUSED_MAX_D / WARP; k++) {
             int d = k * WARP + lane;
             if (d >= s.D) break;
-            float sum = 0.0f;
-            for (int jj = 0; jj < FUSED_KEYS; jj++) sum += ds_rows[w][jj] * k_tile[jj][d];
-            dq_acc[k] += sum;
+            dq_acc[k] += tile_column_sum(ds_rows[w], k_tile, d);
         }
         __syncwarp();
     }
@@ -1489,7 +1494,7 @@ __global__ static void fused_attention_backward_kv_kernel(float *dkv, const floa
         if (active) {
             int32_t rank_i = ranks[row_position(rows, n)];
             int j = j0 + lane;
-            int allowed = j < s.T && (allow_self ? rank[j] <= rank_i : rank[j] < rank_i);
+            int allowed = j < s.T && attention_allowed(rank[j], rank_i, allow_self);
             recompute_scores(&p, &ds, q_rows[w], do_rows[w], k_tile[lane], v_tile[lane], lse[(size_t)n * s.H + h],
                              delta[(size_t)n * s.H + h], scale, allowed, s.D);
         }
@@ -1542,14 +1547,9 @@ static void attention_backward_gpu(float *dq, float *dkv, const float *dout, con
                                    AttentionShape s, int allow_self) {
     if (g_attention == ATTENTION_FUSED) {
         fused_attention_check(s);
-        static float *delta = NULL; /* (rows, H) scratch, grows as needed */
-        static size_t delta_size = 0;
+        static Scratch delta_scratch; /* (rows, H) */
         size_t need = (size_t)rows.N * s.H;
-        if (need > delta_size) {
-            if (delta) CUDA_CHECK(cudaFree(delta));
-            CUDA_CHECK(cudaMalloc(&delta, sizeof(float) * need));
-            delta_size = need;
-        }
+        float *delta = scratch_at_least(&delta_scratch, need);
         attention_row_dots_kernel<<<blocks_for(need, 256 / WARP), 256>>>(delta, dout, out, rows.N, s.H, s.D);
         CHECK_LAUNCH();
         const float *lse = probs;
@@ -1565,14 +1565,8 @@ static void attention_backward_gpu(float *dq, float *dkv, const float *dout, con
     }
     int B = s.B;
     /* dS has the shape of probs; a scratch buffer that grows as needed */
-    static float *dscores = NULL;
-    static size_t dscores_size = 0;
-    size_t need = (size_t)rows.N * s.H * s.T;
-    if (need > dscores_size) {
-        if (dscores) CUDA_CHECK(cudaFree(dscores));
-        CUDA_CHECK(cudaMalloc(&dscores, sizeof(float) * need));
-        dscores_size = need;
-    }
+    static Scratch dscores_scratch;
+    float *dscores = scratch_at_least(&dscores_scratch, (size_t)rows.N * s.H * s.T);
     size_t warps = (size_t)rows.N * s.H;
     attention_backward_query_kernel<<<blocks_for(warps, 256 / WARP), 256>>>(dq, dscores, dout, probs, kv, rows, s);
     CHECK_LAUNCH();

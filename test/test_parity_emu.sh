@@ -35,7 +35,7 @@ mutants=(
 "overrun|a kernel writing one element past the end of its buffer|s/partial\[blockIdx\.x\] = shared\[0\]/partial[blockIdx.x + 1] = shared[0]/"
 "lda|a wrong leading dimension in a cuBLAS call|s/weight, IC, inp, IC,/weight, IC, inp, OC,/"
 "beta|the bias dropped from the cuBLAS product (beta 0 instead of 1)|s/bias \? 1\.0f : 0\.0f/0.0f/"
-"online|fused attention: the running sum not rescaled when a later tile raises the max|s/acc\[k\] = acc\[k\] \* rescale \+ sum;/acc[k] = acc[k] + sum;/|large fused AR"
+"online|fused attention: the running sum not rescaled when a later tile raises the max|s/acc\[k\] = acc\[k\] \* rescale \+ tile_column_sum/acc[k] = acc[k] + tile_column_sum/|large fused AR"
 "tile|fused attention: no __syncthreads before a warp loads the next key tile over the one others still read|s/__syncthreads\(\); \/\* every warp is done with the previous tile \*\///|large fused AR"
 "kvrows|fused attention backward: no __syncthreads before the next query rows overwrite the ones being added in|s/__syncthreads\(\); \/\* the tile is loaded, and the previous rows have been added in \*\///|large fused AR"
 )

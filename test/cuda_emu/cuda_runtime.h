@@ -296,6 +296,14 @@ static std::map<const void *, int> emu_kernel_waited; /* kernel -> whether a thr
 static int emu_plain_calls = 0;                       /* this launch runs threads as plain calls */
 static int emu_waited = 0;                            /* a thread of this launch waited */
 
+/* thread t of the block runs now: its coordinates */
+static inline void emu_set_current(int t) {
+    emu_current = t;
+    threadIdx.x = t % blockDim.x;
+    threadIdx.y = t / blockDim.x % blockDim.y;
+    threadIdx.z = t / (blockDim.x * blockDim.y);
+}
+
 static void emu_thread_main(void) {
     emu_body();
     emu_threads[emu_current].state = EMU_DONE;
@@ -312,10 +320,7 @@ static void emu_thread_main(void) {
 /* switch from the scheduler to thread t, until it waits or ends */
 __attribute__((noinline)) static void emu_resume(int t) { /* noinline: _setjmp in a function of its own */
     EmuThread *th = &emu_threads[t];
-    emu_current = t;
-    threadIdx.x = t % blockDim.x;
-    threadIdx.y = t / blockDim.x % blockDim.y;
-    threadIdx.z = t / (blockDim.x * blockDim.y);
+    emu_set_current(t);
     if (_setjmp(emu_scheduler)) return; /* back from the thread */
     if (!th->started) {
         th->started = 1;
@@ -416,10 +421,7 @@ static inline void emu_run_block(int n_threads) {
 /* a kernel that never waits: its threads one after another, as plain calls */
 static inline void emu_run_block_plain(int n_threads) {
     for (int t = 0; t < n_threads; t++) {
-        emu_current = t;
-        threadIdx.x = t % blockDim.x;
-        threadIdx.y = t / blockDim.x % blockDim.y;
-        threadIdx.z = t / (blockDim.x * blockDim.y);
+        emu_set_current(t);
         emu_body();
     }
 }
