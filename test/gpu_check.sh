@@ -4,7 +4,8 @@
 # for a few minutes (one call, at most 10 minutes; see the README, "The GPU
 # build"). Steps, most important first, each with its own time limit so
 # one stuck step cannot use up the others' time:
-#   1. build everything (make; where nvcc is found that includes build/cuda/)
+#   1. build the GPU programs and the CPU ones that run_all.sh needs (make,
+#      or the same commands written out where the machine has no make)
 #   2. the card (nvidia-smi)
 #   3. the CPU/GPU parity test, every case (build/cuda/test_parity)
 #   4. the GPU benchmark with fp32, TF32 and bf16 products, and TF32 with the
@@ -59,9 +60,44 @@ note "GPU: $(head -n 1 "$out/gpu.txt")"
 note "nvcc: $( (command -v nvcc >/dev/null && nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>/dev/null | tail -n 2 | head -n 1)"
 note ""
 
-# 1. build (the CPU programs too: run_all.sh uses 01 and 02); -k: a target that
-#    fails there (say the emulator's, whose g++ wants C++20) does not stop the rest
-step build 300 make -k -j"$(nproc --all)" all
+# 1. build what the steps below run: the GPU build, and the CPU programs that
+#    run_all.sh uses (01, 02, 03 and the CPU trainers); not the tests or the
+#    emulator, which the device does not need. Machine code for this card only
+#    (its compute capability, from nvidia-smi), so nvcc compiles once, not twice.
+#    -k: a target that fails does not stop the rest.
+#    The device's image is not ours: where it has no make, the same compile
+#    commands as the Makefile's, written out (without OpenBLAS: the model's own
+#    matmul on the CPU; cuBLAS on the GPU as always).
+cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+arch=${cc:+-gencode arch=compute_$cc,code=[sm_$cc,compute_$cc]}
+cpu_programs="build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval"
+build_without_make() {
+    local nvcc cflags nvflags ok=0
+    nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+    cflags="-O3 -march=native -Wall -Wextra -std=gnu11 -fopenmp -fno-trapping-math -I."
+    nvflags="-O3 -std=c++17 ${arch:--arch=native} -I. -Xcompiler -fopenmp,-fno-trapping-math,-Wall,-Wextra"
+    mkdir -p build/cuda
+    gcc $cflags 01_data.c -o build/01_data -lm -fopenmp || ok=1
+    gcc $cflags 02_tokenize.c -o build/02_tokenize -lm -fopenmp || ok=1
+    gcc $cflags -DMODEL_MAIN -x c 03_model.cu -o build/03_model -lm -fopenmp || ok=1
+    for p in 04_train_ar 05_train_mlmu; do
+        gcc $cflags -x c $p.cu -o build/$p -lm -fopenmp || ok=1
+        "$nvcc" $nvflags $p.cu -o build/cuda/$p -lcublas -lgomp -lm || ok=1
+    done
+    gcc $cflags 06_eval.c -o build/06_eval -lm -fopenmp || ok=1
+    "$nvcc" $nvflags -x cu 06_eval.c -o build/cuda/06_eval -lcublas -lgomp -lm || ok=1
+    "$nvcc" $nvflags test/test_parity.cu -o build/cuda/test_parity -lcublas -lgomp -lm || ok=1
+    "$nvcc" $nvflags -x cu test/bench.c -o build/cuda/bench -lcublas -lgomp -lm || ok=1
+    return $ok
+}
+if command -v make >/dev/null 2>&1; then
+    step build 300 make -k -j"$(nproc --all)" ${arch:+CUDA_ARCH="$arch"} $cpu_programs cuda
+else
+    note "- make: not found on this machine; building with the commands written out in gpu_check.sh"
+    export -f build_without_make
+    export arch
+    step build 300 bash -c build_without_make
+fi
 if [ ! -x build/cuda/test_parity ]; then
     note "build/cuda/test_parity was not built: see build.log"
     cat "$summary"
