@@ -16,6 +16,10 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+# Every launch here also runs its blocks in two orders and compares
+# (EMU_RACECHECK, test/cuda_emu/cuda_runtime.h): a race between blocks stops it.
+export EMU_RACECHECK=1
+
 # ---- the parity test on the emulator ----
 build/emu/test_parity >"$tmp/out" 2>&1
 rc=$?
@@ -25,7 +29,8 @@ if [ $rc -ne 0 ] && ! grep -q '^FAIL' "$tmp/out"; then
 fi
 
 # ---- planted bugs: each must make a case fail (the AR case, or the one named) ----
-# name | what the bug is | sed -E -z substitution on 03_model.cu [| the case to run]
+# name | what the bug is | sed -E -z substitution on 03_model.cu [| the case to run [| what the
+# failure must say]]
 mutants=(
 "syncwarp|no __syncwarp before the lanes of a warp read each other's attention weights|s/__syncwarp\(\); \/\* every lane reads every p\[j\] below \*\///"
 "syncthreads|no __syncthreads before a block reduction reuses its shared scratch|s/__syncthreads\(\); \/\* partial may still be read from a previous call \*\///"
@@ -38,12 +43,13 @@ mutants=(
 "online|fused attention: the running sum not rescaled when a later tile raises the max|s/acc\[k\] = acc\[k\] \* rescale \+ tile_column_sum/acc[k] = acc[k] + tile_column_sum/|large fused AR"
 "tile|fused attention: no __syncthreads before a warp loads the next key tile over the one others still read|s/__syncthreads\(\); \/\* every warp is done with the previous tile \*\///|large fused AR"
 "kvrows|fused attention backward: no __syncthreads before the next query rows overwrite the ones being added in|s/__syncthreads\(\); \/\* the tile is loaded, and the previous rows have been added in \*\///|large fused AR"
+"race|the row sums in one kernel, each chunk adding into dvec[c] itself (a race between blocks; in one order the sum is right)|s/    partial\[i\] = sum;/    partial[c] += sum;/;s/256\)\(partial, x, N, C\);/256)(dvec, x, N, C); return;/|large AR|a race between blocks"
 )
 mapfile -t cmd < <(make -s --no-print-directory emu-command)
 # one planted bug: build the copy, run its case, print one PASS or FAIL line
 try_mutant() {
-    local name what expr case dir rc caught
-    IFS='|' read -r name what expr case <<<"$1"
+    local name what expr case must dir rc caught
+    IFS='|' read -r name what expr case must <<<"$1"
     dir="$tmp/$name"
     mkdir -p "$dir/test"
     cp build/emu/src/*.cu build/emu/src/*.c "$dir/"
@@ -61,7 +67,9 @@ try_mutant() {
     "$dir/test_parity" "${case:-AR}" >"$dir/out" 2>&1
     rc=$?
     caught=$(grep -m 1 -E '^FAIL|^CUDA emulator:|^error:' "$dir/out")
-    if [ $rc -ne 0 ] && [ -n "$caught" ]; then
+    if [ -n "$must" ] && ! grep -q -F "$must" <<<"$caught"; then
+        echo "FAIL: the CUDA emulator does not say '$must' of $what (exit status $rc: ${caught:-no failure reported})"
+    elif [ $rc -ne 0 ] && [ -n "$caught" ]; then
         echo "PASS: the CUDA emulator catches $what ($caught)"
     else
         echo "FAIL: the CUDA emulator misses $what (exit status $rc, no failure reported)"

@@ -29,9 +29,16 @@
  *     device memory reads as NaN (all bits set), so an element nobody wrote
  *     shows up;
  *   - launches: a grid of 0 blocks or a block of over 1024 threads (a GPU
- *     skips such a launch without a word unless the program asks).
- * What it cannot check: races between blocks (they never overlap here), the
- * GPU's own rounding (its expf; the TF32 and bf16 products are rounded to
+ *     skips such a launch without a word unless the program asks);
+ *   - races between blocks, with EMU_RACECHECK=1 (emu_race_check): every
+ *     launch runs twice from the same memory, its blocks in one order and then
+ *     in the reverse order, each block's own threads in the same order both
+ *     times. A kernel whose blocks never read what another block writes, nor
+ *     write where another writes, leaves the same bytes both times; where they
+ *     differ, the emulator names the kernel, the buffer, the element and the
+ *     blocks that write it. (Twice the time: test_parity_emu.sh turns it on.)
+ * What it cannot check: races between blocks that write the same value (the
+ * two orders then agree), the GPU's own rounding (its expf; the TF32 and bf16 products are rounded to
  * nearest here, which the tensor cores may do otherwise), code that relies on
  * lanes running in lockstep without __syncwarp, and anything about speed. A
  * kernel that passes here has the right logic; only a GPU shows it also runs
@@ -63,8 +70,17 @@
 #define __global__
 #define __device__
 #define __host__
-/* One copy per block: blocks run one at a time, so a static is the block's own. */
-#define __shared__ static
+/* One copy per block: blocks run one at a time, so a static is the block's
+ * own. Every kernel's shared variables sit together in one section of the
+ * program, emu_shared, which the linker marks with __start_emu_shared and
+ * __stop_emu_shared; the emulator fills it with NaN before each block
+ * (emu_reset_shared), so a block never sees what the block before it left
+ * there, and a read of an element nobody wrote shows up, as on the GPU. */
+#define __shared__ static __attribute__((section("emu_shared")))
+extern char __start_emu_shared[] __attribute__((weak)), __stop_emu_shared[] __attribute__((weak));
+static inline void emu_reset_shared(void) {
+    if (__start_emu_shared) memset(__start_emu_shared, 0xff, (size_t)(__stop_emu_shared - __start_emu_shared));
+}
 
 struct uint3 { unsigned x, y, z; };
 struct dim3 {
@@ -284,7 +300,16 @@ static jmp_buf emu_scheduler;              /* where a thread returns to when it 
 static int emu_current;                    /* the thread running now */
 static std::function<void()> emu_body;     /* the kernel with its arguments */
 static float emu_mailbox[2][1024];         /* shuffles' values, one per thread; two, used in turn */
-static uint64_t emu_rng = 0x9e3779b97f4a7c15ull; /* the shuffled order; fixed seed, so runs repeat */
+static uint64_t emu_rng;                   /* the shuffled orders (emu_shuffle) */
+static uint64_t emu_launch_count = 0;      /* launches so far: each launch's orders come from its number */
+
+/* a well-mixed 64-bit number from n (splitmix64's finalizer): the seeds */
+static inline uint64_t emu_mix(uint64_t n) {
+    n += 0x9e3779b97f4a7c15ull;
+    n = (n ^ (n >> 30)) * 0xbf58476d1ce4e5b9ull;
+    n = (n ^ (n >> 27)) * 0x94d049bb133111ebull;
+    return n ^ (n >> 31);
+}
 
 /* Coroutines cost two context switches a thread; a kernel that never waits
  * at a barrier does not need them. So the first launch of each kernel runs
@@ -353,7 +378,7 @@ static inline int emu_release(int first, int count, int barrier) {
     return 1;
 }
 
-/* a random order of 0..n-1 (a fixed seed, so a program's runs repeat) */
+/* a random order of 0..n-1 (fixed seeds, so a program's runs repeat) */
 static inline void emu_shuffle(std::vector<int> &order, int n) {
     for (int k = n - 1; k > 0; k--) {
         emu_rng = emu_rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -385,6 +410,7 @@ __attribute__((noinline)) static void emu_thread_init(EmuThread *th) {
 }
 
 static inline void emu_run_block(int n_threads) {
+    emu_reset_shared();
     if ((int)emu_threads.size() < n_threads) emu_threads.resize(n_threads);
     for (int t = 0; t < n_threads; t++) emu_thread_init(&emu_threads[t]);
     int n_warps = (n_threads + EMU_WARP - 1) / EMU_WARP;
@@ -420,6 +446,7 @@ static inline void emu_run_block(int n_threads) {
 
 /* a kernel that never waits: its threads one after another, as plain calls */
 static inline void emu_run_block_plain(int n_threads) {
+    emu_reset_shared();
     for (int t = 0; t < n_threads; t++) {
         emu_set_current(t);
         emu_body();
@@ -477,6 +504,31 @@ template <class Arg> static void emu_check_argument(const char *kernel, int k, c
     }
 }
 
+/* ---- the race check between blocks (EMU_RACECHECK=1) ---- */
+/* Every allocation's bytes, to put memory back as it was before a launch. */
+static std::vector<std::vector<char>> emu_saved;
+static inline void emu_save_memory(std::vector<std::vector<char>> &saved) {
+    saved.resize(emu_allocations.size());
+    for (size_t k = 0; k < emu_allocations.size(); k++)
+        saved[k].assign(emu_allocations[k].start, emu_allocations[k].start + emu_allocations[k].bytes);
+}
+static inline void emu_restore_memory(const std::vector<std::vector<char>> &saved) {
+    for (size_t k = 0; k < emu_allocations.size(); k++)
+        memcpy(emu_allocations[k].start, saved[k].data(), emu_allocations[k].bytes);
+}
+/* the first byte where memory differs from `saved`: its allocation and offset; 0 if none */
+static inline int emu_first_difference(const std::vector<std::vector<char>> &saved, size_t *alloc, size_t *byte) {
+    for (size_t k = 0; k < emu_allocations.size(); k++) {
+        if (!memcmp(emu_allocations[k].start, saved[k].data(), emu_allocations[k].bytes)) continue;
+        size_t b = 0;
+        while (emu_allocations[k].start[b] == saved[k][b]) b++;
+        *alloc = k;
+        *byte = b;
+        return 1;
+    }
+    return 0;
+}
+
 template <class... Params> struct EmuLaunch {
     const char *name;
     void (*kernel)(Params...);
@@ -499,22 +551,73 @@ template <class... Params> struct EmuLaunch {
         emu_plain_calls = seen != emu_kernel_waited.end() && !seen->second && !getenv("EMU_ALWAYS_COROUTINES");
         emu_waited = 0;
         /* the blocks in a random order: a GPU runs them in any order, or at once */
+        seed = emu_mix(emu_launch_count++);
         int n_blocks = (int)(grid.x * grid.y * grid.z);
         std::vector<int> blocks(n_blocks);
         for (int b = 0; b < n_blocks; b++) blocks[b] = b;
+        emu_rng = seed;
         emu_shuffle(blocks, n_blocks);
         emu_set_device_access(1);
-        for (int k = 0; k < n_blocks; k++) {
-            unsigned b = (unsigned)blocks[k];
-            blockIdx.x = b % grid.x;
-            blockIdx.y = b / grid.x % grid.y;
-            blockIdx.z = b / (grid.x * grid.y);
-            if (emu_plain_calls) emu_run_block_plain((int)threads);
-            else emu_run_block((int)threads);
-        }
+        if (getenv("EMU_RACECHECK")) emu_race_check(blocks);
+        else run_blocks(blocks);
         emu_set_device_access(0);
         emu_kernel_waited[(const void *)kernel] |= emu_waited;
         emu_kernel = NULL;
+    }
+
+    uint64_t seed = 0; /* this launch's: block b's threads run in an order drawn from seed and b */
+
+    /* run these blocks, one after another, in this order */
+    void run_blocks(const std::vector<int> &blocks) {
+        unsigned threads = block.x * block.y * block.z;
+        for (int b : blocks) {
+            blockIdx.x = (unsigned)b % grid.x;
+            blockIdx.y = (unsigned)b / grid.x % grid.y;
+            blockIdx.z = (unsigned)b / (grid.x * grid.y);
+            emu_rng = emu_mix(seed ^ emu_mix((uint64_t)b + 1)); /* the same for the block in either order */
+            if (emu_plain_calls) emu_run_block_plain((int)threads);
+            else emu_run_block((int)threads);
+        }
+    }
+
+    /* Run the blocks in their order, then again from the same memory in the
+     * reverse order: each pair of blocks meets in both orders, so a block that
+     * reads what another writes, or writes where another writes, leaves other
+     * bytes the second time (unless the values happen to agree). */
+    void emu_race_check(const std::vector<int> &blocks) {
+        emu_save_memory(emu_saved);
+        run_blocks(blocks);
+        static std::vector<std::vector<char>> first_run;
+        emu_save_memory(first_run);
+        emu_restore_memory(emu_saved);
+        std::vector<int> reversed(blocks.rbegin(), blocks.rend());
+        run_blocks(reversed);
+        size_t alloc, byte;
+        if (!emu_first_difference(first_run, &alloc, &byte)) return;
+        /* a race. The element, as a float, after each order; then which blocks
+         * write it, each run alone from the memory before the launch */
+        size_t element = byte / 4; /* every buffer here holds 4-byte floats or ints */
+        float in_order, reversed_order;
+        memcpy(&in_order, first_run[alloc].data() + element * 4, 4);
+        memcpy(&reversed_order, emu_allocations[alloc].start + element * 4, 4);
+        char writers[160] = "";
+        int n_writers = 0;
+        for (int b = 0; b < (int)blocks.size() && n_writers < 4; b++) {
+            emu_restore_memory(emu_saved);
+            run_blocks(std::vector<int>(1, b));
+            if (!memcmp(emu_allocations[alloc].start + element * 4, emu_saved[alloc].data() + element * 4, 4)) continue;
+            snprintf(writers + strlen(writers), sizeof writers - strlen(writers), "%s%d", n_writers ? ", " : "", b);
+            n_writers++;
+        }
+        const char *why = n_writers > 1  ? "two blocks write the same place"
+                          : n_writers == 1 ? "what that block writes depends on whether other blocks ran first: "
+                                             "it reads what another block writes"
+                                           : "what the blocks write there depends on the order they run in";
+        emu_fail("kernel %s: a race between blocks. Its %d blocks, run in one order and then in the reverse "
+                 "order from the same memory, leave different values in element %zu of a %zu-byte device "
+                 "buffer (%.9g, then %.9g). Blocks that write it, each run alone: %s. So %s",
+                 emu_kernel, (int)blocks.size(), element, emu_allocations[alloc].bytes, in_order, reversed_order,
+                 n_writers ? writers : "none", why);
     }
 };
 
