@@ -23,6 +23,10 @@
 # whichever is less, and once time is up the remaining steps are skipped and
 # say so. The steps run most important first.
 #
+# A rehearsal without a GPU: GPU_CHECK_REHEARSAL=1 runs every step on the CUDA
+# emulator's build (build/emu: the same kernels on the CPU) at tiny sizes, the
+# smoke preset for the table: it checks this script, not a GPU.
+#
 #   usage: bash test/gpu_check.sh [--skip-run-all]
 set -u
 cd "$(dirname "$0")/.."
@@ -31,6 +35,23 @@ mkdir -p "$out"
 summary=$out/summary.md
 skip_run_all=0
 [ "${1:-}" = --skip-run-all ] && skip_run_all=1
+rehearsal=${GPU_CHECK_REHEARSAL:-0}
+bin=build/cuda            # the programs under test
+bench_size=()             # the bench's own two sizes (the quick preset's and the paper's)
+det_steps=300
+det_model=(--layers 2 --embd 128 --heads 4 --batch 128 --eval-every 100)
+table_preset=quick
+table_out=results-gpu     # run_all.sh's folder for the table (data, runs, results)
+parity_cases=()           # all of them
+if [ "$rehearsal" = 1 ]; then
+    bin=build/emu
+    bench_size=(--size 2,2,32,64,2,16)
+    det_steps=10
+    det_model=(--layers 1 --embd 32 --heads 2 --batch 16 --eval-every 10)
+    table_preset=smoke
+    table_out=$out/results-gpu
+    parity_cases=(AR)
+fi
 started=$(date +%s)
 deadline=$(( started + ${GPU_CHECK_SECONDS:-570} ))
 note() { echo "$*" | tee -a "$summary"; }
@@ -52,10 +73,12 @@ step() {
 }
 
 : >"$summary"
+[ "$rehearsal" = 1 ] && note "# REHEARSAL on the CUDA emulator (build/emu), not a GPU: tiny sizes, smoke preset"
 note "# GPU check, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 note ""
 note "machine: $(nproc --all) cores; $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader >"$out/gpu.txt" 2>&1
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader >"$out/gpu.txt" 2>&1 ||
+    echo "no nvidia-smi answer" >>"$out/gpu.txt"
 note "GPU: $(head -n 1 "$out/gpu.txt")"
 note "nvcc: $( (command -v nvcc >/dev/null && nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>/dev/null | tail -n 2 | head -n 1)"
 note ""
@@ -98,21 +121,22 @@ else
     export arch
     step build 300 bash -c build_without_make
 fi
-if [ ! -x build/cuda/test_parity ]; then
-    note "build/cuda/test_parity was not built: see build.log"
+[ "$rehearsal" = 1 ] && step build-emu 300 make -j"$(nproc --all)" emu
+if [ ! -x $bin/test_parity ]; then
+    note "$bin/test_parity was not built: see build.log"
     cat "$summary"
     exit 1
 fi
 
 # 3. parity, every case
-step parity 120 build/cuda/test_parity
+step parity 120 $bin/test_parity "${parity_cases[@]}"
 grep -E '^(PASS|FAIL|SKIP|GPU)' "$out/parity.log" | sed 's/^/    /' | tee -a "$summary"
 # 4. the benchmark, in each arithmetic of the matrix products
 for matmul in fp32 tf32 bf16; do
-    step "bench-$matmul" 120 build/cuda/bench --device cuda --steps 10 --matmul $matmul --profile
+    step "bench-$matmul" 120 $bin/bench --device cuda --steps 10 --matmul $matmul --profile "${bench_size[@]}"
     sed 's/^/    /' "$out/bench-$matmul.log" | tee -a "$summary"
 done
-step bench-tf32-fused 120 build/cuda/bench --device cuda --steps 10 --matmul tf32 --attention fused --profile
+step bench-tf32-fused 120 $bin/bench --device cuda --steps 10 --matmul tf32 --attention fused --profile "${bench_size[@]}"
 sed 's/^/    /' "$out/bench-tf32-fused.log" | tee -a "$summary"
 
 # 4b. a whole training run twice on the GPU, same seed: the same checkpoint, bit for bit
@@ -122,13 +146,13 @@ mkdir -p "$det"
 if build/01_data --pairs 500 --out "$det/d" --seed 2 >/dev/null 2>&1 &&
     build/02_tokenize --in "$det/d/examples.txt" >/dev/null 2>&1; then
     for k in 1 2; do
-        step "determinism-$k" 120 build/cuda/05_train_mlmu --data "$det/d" --out "$det/run$k" --layers 2 --embd 128 \
-            --heads 4 --steps 300 --batch 128 --eval-every 100 --device cuda --quiet
+        step "determinism-$k" 120 $bin/05_train_mlmu --data "$det/d" --out "$det/run$k" "${det_model[@]}" --steps $det_steps \
+            --device cuda --quiet
     done
     if [ ! -s "$det/run1/model.ckpt" ] || [ ! -s "$det/run2/model.ckpt" ]; then
         note "- determinism: a run did not finish (see its log)"
     elif cmp -s "$det/run1/model.ckpt" "$det/run2/model.ckpt"; then
-        note "- determinism: two 300-step MLM-U runs on the GPU wrote the same checkpoint, bit for bit"
+        note "- determinism: two $det_steps-step MLM-U runs on the GPU wrote the same checkpoint, bit for bit"
     else
         note "- determinism: FAILED, the two runs' checkpoints differ"
     fi
@@ -137,18 +161,22 @@ fi
 
 # 5. the headline table on the GPU
 if [ $skip_run_all = 0 ]; then
-    rm -rf results-gpu
-    step run_all 400 ./run_all.sh -j 1 --tasks retrieval --objectives ar,mlmu --out results-gpu
-    sed -n '/^| | AR /,/^| backward/p' results-gpu/results/RESULTS.md 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
-    grep -E '^\| retrieval/' results-gpu/results/RESULTS.md 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
-    cp results-gpu/results/RESULTS.md "$out/RESULTS-gpu.md" 2>/dev/null
+    rm -rf "$table_out"
+    RUN_ALL_BUILD=$bin step run_all 400 ./run_all.sh -j 1 --preset $table_preset --tasks retrieval \
+        --objectives ar,mlmu --out "$table_out"
+    report=$table_out/results/RESULTS.md   # run_all.sh's name for it (RESULTS-PRESET.md but for quick)
+    [ $table_preset = quick ] || report=$table_out/results/RESULTS-$table_preset.md
+    # the first table (Table 1, the retrieval task): up to its backward row, then stop
+    sed -n '/^| | AR /,/^| backward/{p;/^| backward/q}' "$report" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
+    grep -E '^\| retrieval/' "$report" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
+    cp "$report" "$out/RESULTS-gpu.md" 2>/dev/null || note "- run_all: no report ($report)"
 fi
 
 # 6. compute-sanitizer's memcheck, racecheck and initcheck on the parity test's AR case
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null)
 if [ -n "$sanitizer" ]; then
     for tool in memcheck racecheck initcheck; do
-        step "sanitizer-$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 9 build/cuda/test_parity AR
+        step "sanitizer-$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 9 $bin/test_parity AR
         grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer-$tool.log" | head -n 3 | sed 's/^/    /' | tee -a "$summary"
     done
 else
