@@ -1526,6 +1526,8 @@ static void fused_attention_check(AttentionShape s) {
     if (s.D > FUSED_MAX_D)
         die("--attention fused: heads of up to %d channels; this model's have %d (use --attention plain)",
             FUSED_MAX_D, s.D);
+    if (s.B > 65535) /* the grids below put the sequences on z, which a GPU caps at 65535 */
+        die("--attention fused: at most 65535 sequences a batch; this one has %d (use a smaller --batch)", s.B);
 }
 
 static void attention_forward_gpu(float *out, float *probs, const float *q, const float *kv,
