@@ -338,8 +338,8 @@ static void emu_thread_main(void) {
 /* Switching threads. makecontext gives each thread its own stack and a start
  * (emu_thread_main); after that a switch is _setjmp (save where I am) and
  * _longjmp (go where another saved itself), which costs a few dozen
- * instructions, where swapcontext also saves the signal mask with a system
- * call (5x slower overall here). Jumping between stacks is what glibc's
+ * instructions, where swapcontext also saves and restores the signal mask
+ * with a system call at every switch. Jumping between stacks is what glibc's
  * fortified longjmp refuses, hence -U_FORTIFY_SOURCE in the Makefile. */
 
 /* switch from the scheduler to thread t, until it waits or ends */
