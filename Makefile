@@ -33,9 +33,12 @@ CFLAGS += $(BLAS_CFLAGS)
 LDLIBS += $(BLAS_LIBS)
 
 # Sanitizer build: make -B SANITIZE=1 test (slow; for checking memory errors; -B because
-# the flags are not a dependency: binaries built without them would be kept)
+# the flags are not a dependency: binaries built without them would be kept).
+# -fno-sanitize-recover: undefined behaviour stops the program (non-zero exit), so a
+# test notices it even where the program's messages are thrown away; otherwise UBSan
+# only prints, and with ASan beside it its log_path option is not honoured here.
 ifneq ($(SANITIZE),)
-  CFLAGS := $(filter-out -O3,$(CFLAGS)) -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+  CFLAGS := $(filter-out -O3,$(CFLAGS)) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
   LDLIBS += -fsanitize=address,undefined
 endif
 
