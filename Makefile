@@ -25,8 +25,11 @@ ifneq ($(OMP_BLAS_HEADER),)
   BLAS_CFLAGS := -DUSE_CBLAS -I$(dir $(OMP_BLAS_HEADER))
   BLAS_LIBS   := -L$(OMP_BLAS_LIB) -Wl,-rpath,$(OMP_BLAS_LIB) -lopenblas
 else ifneq ($(BLAS_HEADER),)
+ifneq ($(wildcard /usr/lib/*/libopenblas.so /usr/lib/libopenblas.so /usr/lib64/libopenblas.so),)
+  # (a cblas.h without OpenBLAS beside it, as another BLAS installs, is not enough)
   BLAS_CFLAGS := -DUSE_CBLAS -I$(dir $(BLAS_HEADER))
   BLAS_LIBS   := -lopenblas
+endif
 endif
 endif
 CFLAGS += $(BLAS_CFLAGS)

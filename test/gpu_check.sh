@@ -115,6 +115,9 @@ build_without_make() {
 }
 if command -v make >/dev/null 2>&1; then
     step build 300 make -k -j"$(nproc --all)" ${arch:+CUDA_ARCH="$arch"} $cpu_programs cuda
+    # a CBLAS that does not link there: once more with the model's own matmul on the CPU
+    [ -x $bin/test_parity ] || [ "$rehearsal" = 1 ] ||
+        step build-no-blas 300 make -B -k -j"$(nproc --all)" ${arch:+CUDA_ARCH="$arch"} NO_BLAS=1 $cpu_programs cuda
 else
     note "- make: not found on this machine; building with the commands written out in gpu_check.sh"
     export -f build_without_make
