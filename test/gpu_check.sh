@@ -186,5 +186,18 @@ else
     note "- compute-sanitizer: not found"
 fi
 
+# At a glance, last: the device tool returns only the end of what a command
+# prints (the whole summary and the logs come back in $OUT)
 note ""
+note "## At a glance"
+note "- parity: $(grep -c '^PASS' "$out/parity.log" 2>/dev/null) passed, $(grep -c '^FAIL' "$out/parity.log" 2>/dev/null) failed, $(grep -c '^SKIP' "$out/parity.log" 2>/dev/null) skipped"
+for b in fp32 tf32 bf16 tf32-fused; do
+    grep -h 'tokens/s' "$out/bench-$b.log" 2>/dev/null | sed "s/^/- bench $b: /" | tee -a "$summary"
+done
+grep '^- determinism:' "$summary" | tail -n 1 | tee -a "$summary"
+[ $skip_run_all = 0 ] && sed -n '/^| | AR /,/^| backward/{p;/^| backward/q}' "$report" 2>/dev/null | tee -a "$summary"
+for tool in memcheck racecheck initcheck; do
+    grep -h -m 1 'ERROR SUMMARY' "$out/sanitizer-$tool.log" 2>/dev/null | sed "s/^/- compute-sanitizer $tool: /" |
+        tee -a "$summary"
+done
 note "total: $(( $(date +%s) - started )) s"

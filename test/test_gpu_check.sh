@@ -38,6 +38,10 @@ check "the table step: Table 1's forward and backward rows, once each, and the r
           grep -q "^    | retrieval/mlmu | 1 |" "$s" && [ -s "$tmp/all/RESULTS-gpu.md" ]'
 check "the table's runs used the build under test (build/emu)" \
     grep -q "(build/emu)" "$tmp/all/run_all.log"
+check "the summary ends with an at-a-glance section: parity counts, a line per bench, the verdict, the table" \
+    eval 'sed -n "/^## At a glance/,\$p" "$s" >"$tmp/glance" && grep -q "^- parity: 7 passed, 0 failed, 0 skipped" "$tmp/glance" &&
+          [ "$(grep -c "^- bench .* tokens/s" "$tmp/glance")" = 4 ] && grep -q "^- determinism: two" "$tmp/glance" &&
+          grep -q "^| backward |" "$tmp/glance" && tail -n 1 "$tmp/all.out" | grep -q "^total: "'
 
 # ---- the deadline: past it, the remaining steps are skipped and say so ----
 start=$(date +%s)
