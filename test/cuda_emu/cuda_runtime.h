@@ -505,8 +505,9 @@ template <class Arg> static void emu_check_argument(const char *kernel, int k, c
 }
 
 /* ---- the race check between blocks (EMU_RACECHECK=1) ---- */
-/* Every allocation's bytes, to put memory back as it was before a launch. */
-static std::vector<std::vector<char>> emu_saved;
+/* Every allocation's bytes: as they were before the launch (to put them back),
+ * and as the first order left them (to compare with the second). */
+static std::vector<std::vector<char>> emu_saved, emu_first_order;
 static inline void emu_save_memory(std::vector<std::vector<char>> &saved) {
     saved.resize(emu_allocations.size());
     for (size_t k = 0; k < emu_allocations.size(); k++)
@@ -587,18 +588,17 @@ template <class... Params> struct EmuLaunch {
     void emu_race_check(const std::vector<int> &blocks) {
         emu_save_memory(emu_saved);
         run_blocks(blocks);
-        static std::vector<std::vector<char>> first_run;
-        emu_save_memory(first_run);
+        emu_save_memory(emu_first_order);
         emu_restore_memory(emu_saved);
         std::vector<int> reversed(blocks.rbegin(), blocks.rend());
         run_blocks(reversed);
         size_t alloc, byte;
-        if (!emu_first_difference(first_run, &alloc, &byte)) return;
+        if (!emu_first_difference(emu_first_order, &alloc, &byte)) return;
         /* a race. The element, as a float, after each order; then which blocks
          * write it, each run alone from the memory before the launch */
         size_t element = byte / 4; /* every buffer here holds 4-byte floats or ints */
         float in_order, reversed_order;
-        memcpy(&in_order, first_run[alloc].data() + element * 4, 4);
+        memcpy(&in_order, emu_first_order[alloc].data() + element * 4, 4);
         memcpy(&reversed_order, emu_allocations[alloc].start + element * 4, 4);
         char writers[160] = "";
         int n_writers = 0;
