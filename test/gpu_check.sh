@@ -73,6 +73,7 @@ step() {
 }
 
 : >"$summary"
+rm -f "$out/table1.md"   # this run's table only (step 5)
 [ "$rehearsal" = 1 ] && note "# REHEARSAL on the CUDA emulator (build/emu), not a GPU: tiny sizes, smoke preset"
 note "# GPU check, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 note ""
@@ -153,12 +154,13 @@ if build/01_data --pairs 500 --out "$det/d" --seed 2 >/dev/null 2>&1 &&
             --device cuda --quiet
     done
     if [ ! -s "$det/run1/model.ckpt" ] || [ ! -s "$det/run2/model.ckpt" ]; then
-        note "- determinism: a run did not finish (see its log)"
+        determinism="- determinism: a run did not finish (see its log)"
     elif cmp -s "$det/run1/model.ckpt" "$det/run2/model.ckpt"; then
-        note "- determinism: two $det_steps-step MLM-U runs on the GPU wrote the same checkpoint, bit for bit"
+        determinism="- determinism: two $det_steps-step MLM-U runs on the GPU wrote the same checkpoint, bit for bit"
     else
-        note "- determinism: FAILED, the two runs' checkpoints differ"
+        determinism="- determinism: FAILED, the two runs' checkpoints differ"
     fi
+    note "$determinism"
     rm -rf "$det/d"
 fi
 
@@ -170,7 +172,8 @@ if [ $skip_run_all = 0 ]; then
     report=$table_out/results/RESULTS.md   # run_all.sh's name for it (RESULTS-PRESET.md but for quick)
     [ $table_preset = quick ] || report=$table_out/results/RESULTS-$table_preset.md
     # the first table (Table 1, the retrieval task): up to its backward row, then stop
-    sed -n '/^| | AR /,/^| backward/{p;/^| backward/q}' "$report" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
+    sed -n '/^| | AR /,/^| backward/{p;/^| backward/q}' "$report" >"$out/table1.md" 2>/dev/null
+    sed 's/^/    /' "$out/table1.md" | tee -a "$summary"
     grep -E '^\| retrieval/' "$report" 2>/dev/null | sed 's/^/    /' | tee -a "$summary"
     cp "$report" "$out/RESULTS-gpu.md" 2>/dev/null || note "- run_all: no report ($report)"
 fi
@@ -194,8 +197,8 @@ note "- parity: $(grep -c '^PASS' "$out/parity.log" 2>/dev/null) passed, $(grep 
 for b in fp32 tf32 bf16 tf32-fused; do
     grep -h 'tokens/s' "$out/bench-$b.log" 2>/dev/null | sed "s/^/- bench $b: /" | tee -a "$summary"
 done
-grep '^- determinism:' "$summary" | tail -n 1 | tee -a "$summary"
-[ $skip_run_all = 0 ] && sed -n '/^| | AR /,/^| backward/{p;/^| backward/q}' "$report" 2>/dev/null | tee -a "$summary"
+[ -n "${determinism:-}" ] && note "$determinism"
+[ -s "$out/table1.md" ] && tee -a "$summary" <"$out/table1.md"
 for tool in memcheck racecheck initcheck; do
     grep -h -m 1 'ERROR SUMMARY' "$out/sanitizer-$tool.log" 2>/dev/null | sed "s/^/- compute-sanitizer $tool: /" |
         tee -a "$summary"

@@ -64,8 +64,7 @@ try_mutant() {
         echo "FAIL: planted bug '$name' does not compile: $(head -n 1 "$dir/build.log")"
         return
     fi
-    if [ -n "$must" ]; then EMU_RACECHECK=1 "$dir/test_parity" "${case:-AR}" >"$dir/out" 2>&1
-    else "$dir/test_parity" "${case:-AR}" >"$dir/out" 2>&1; fi
+    env ${must:+EMU_RACECHECK=1} "$dir/test_parity" "${case:-AR}" >"$dir/out" 2>&1
     rc=$?
     caught=$(grep -m 1 -E '^FAIL|^CUDA emulator:|^error:' "$dir/out")
     if [ -n "$must" ] && ! grep -q -F "$must" <<<"$caught"; then
