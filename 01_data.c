@@ -97,6 +97,7 @@ typedef struct {
     long n_people;
     const char *fields_dir; /* directory of the attribute lists */
     int shuffle_sentences;  /* 1: each biography has its sentences in a random order */
+    int question_mark;      /* relationship: 1: a question ends with the token "?" */
     /* star */
     long degree;            /* d: arms leaving the start node */
     long path_length;       /* l: nodes on a path from start to goal, both included */
@@ -158,6 +159,9 @@ static void print_usage(void) {
         "                         (default 3*N*K: no token shared between entities)\n"
         "  --query-fraction F     fraction of triples whose two questions are in train\n"
         "                         (default 0.5)\n"
+        "  --question-mark        end each question with the token \"?\" (\"B => ?\" -> C, as\n"
+        "                         the paper writes it), so that the answer does not sit\n"
+        "                         where the statement has B (see the comment in 01_data.c)\n"
         "\n"
         "bios task (paper section 3.1, Table 2; BioS of Zhu & Li 2023)\n"
         "  --people N             number of people (default 10000); full names and birth\n"
@@ -202,7 +206,8 @@ static const char *const TASK_FLAGS[] = {"--pairs", "--triples", "--entity-token
                                          "--query-fraction", "--people", "--fields",
                                          "--shuffle-sentences", "--degree", "--path-length",
                                          "--nodes", "--train-graphs", "--test-graphs", "--genwiki",
-                                         "--min-relation-count", "--split-mode", "--qa-train-fraction"};
+                                         "--min-relation-count", "--split-mode", "--qa-train-fraction",
+                                         "--question-mark"};
 
 static void parse_options(int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
@@ -254,6 +259,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (strcmp(a, "--people") == 0) o->n_people = parse_long(a, flag_value(argc, argv, &i), 1, 10000000);
         else if (strcmp(a, "--fields") == 0) o->fields_dir = flag_value(argc, argv, &i);
         else if (strcmp(a, "--shuffle-sentences") == 0) o->shuffle_sentences = 1;
+        else if (strcmp(a, "--question-mark") == 0) o->question_mark = 1;
         else if (strcmp(a, "--degree") == 0) o->degree = parse_long(a, flag_value(argc, argv, &i), 1, 10);
         else if (strcmp(a, "--path-length") == 0) o->path_length = parse_long(a, flag_value(argc, argv, &i), 2, 100);
         else if (strcmp(a, "--nodes") == 0) o->n_nodes = parse_long(a, flag_value(argc, argv, &i), 2, 100000);
@@ -1699,10 +1705,17 @@ static void generate_two_token(const Options *o, Rng *rng, ExampleList *list) {
  *   forward question    "B =>"  ->  C     alt: A
  *   backward question   "B <="  ->  A     alt: C
  *
- * The paper writes the questions "B => ?" and "B <= ?"; here the "?" is the
- * answer the model must produce. The relation is not symmetric: a model that
- * answers by swapping subject and object gives the alt entity, which 06_eval
- * counts as an "incorrect inference" (Table 1 bottom, Table 7). */
+ * The paper writes the questions "B => ?" and "B <= ?". By default the "?" is
+ * the answer the model must produce; with --question-mark it is a token of the
+ * prompt ("B => ?" -> C). That one token matters to a masked model: without it
+ * the answer of "B =>" sits at the very positions where B's own statement has
+ * B, and an MLM-U model trained on the statements answers an unseen question by
+ * copying the statement's token at the answer's position: "e899 =>" for
+ * "e899 =>" (README, "Results"). With it the copy gives "=> e..", never an
+ * entity, as the retrieval task's "[value_of]" prefix does there.
+ * The relation is not symmetric: a model that answers by swapping subject and
+ * object gives the alt entity, which 06_eval counts as an "incorrect
+ * inference" (Table 1 bottom, Table 7). */
 static void generate_relationship(const Options *o, Rng *rng, ExampleList *list) {
     int n = (int)o->n_triples, k = (int)o->entity_tokens;
     long long n_entities = 3LL * n;
@@ -1743,14 +1756,14 @@ static void generate_relationship(const Options *o, Rng *rng, ExampleList *list)
 
         line_clear(&line);  /* B => ? answer C; a swapping model says A */
         line_entity(&line, "B", b);
-        line_words(&line, "=>");
+        line_words(&line, o->question_mark ? "=> ?" : "=>");
         line_start_answer(&line);
         line_entity(&line, "C", c);
         add_line(list, question_split, KIND_QUERY, DIR_FORWARD, t, &line, a);
 
         line_clear(&line);  /* B <= ? answer A; a swapping model says C */
         line_entity(&line, "B", b);
-        line_words(&line, "<=");
+        line_words(&line, o->question_mark ? "<= ?" : "<=");
         line_start_answer(&line);
         line_entity(&line, "A", a);
         add_line(list, question_split, KIND_QUERY, DIR_BACKWARD, t, &line, c);
@@ -2339,7 +2352,7 @@ typedef struct {
 static const Task TASKS[] = {
     {"retrieval", generate_retrieval, "--pairs --entity-tokens --pool --query-fraction"},
     {"two-token", generate_two_token, "--pairs --pool --query-fraction"},
-    {"relationship", generate_relationship, "--triples --entity-tokens --pool --query-fraction"},
+    {"relationship", generate_relationship, "--triples --entity-tokens --pool --query-fraction --question-mark"},
     {"bios", generate_bios, "--people --fields --shuffle-sentences --query-fraction"},
     {"star", generate_star, "--degree --path-length --nodes --train-graphs --test-graphs"},
     {"wikireversal", generate_wikireversal, "--genwiki --min-relation-count --split-mode --qa-train-fraction"},
@@ -2370,8 +2383,9 @@ static void write_header(FILE *f, const Options *o) {
         fprintf(f, " --pairs %ld --pool %ld --query-fraction %g", o->n_pairs, o->pool ? o->pool : o->n_pairs,
                 o->query_fraction);
     else if (strcmp(o->task, "relationship") == 0)
-        fprintf(f, " --triples %ld --entity-tokens %ld --pool %ld --query-fraction %g", o->n_triples,
-                o->entity_tokens, o->pool ? o->pool : 3 * o->n_triples * o->entity_tokens, o->query_fraction);
+        fprintf(f, " --triples %ld --entity-tokens %ld --pool %ld --query-fraction %g%s", o->n_triples,
+                o->entity_tokens, o->pool ? o->pool : 3 * o->n_triples * o->entity_tokens, o->query_fraction,
+                o->question_mark ? " --question-mark" : "");
     else if (strcmp(o->task, "bios") == 0)
         fprintf(f, " --people %ld --fields %s%s --query-fraction %g", o->n_people, o->fields_dir,
                 o->shuffle_sentences ? " --shuffle-sentences" : "", o->query_fraction);

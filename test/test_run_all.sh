@@ -63,9 +63,36 @@ check "Table 5's AR forward token accuracy is retrieval/ar's eval.csv (37.5: '$g
 got=$(grep '^| incorrect inference |' "$report" | awk -F'|' '{ print $8 }' | awk '{ print $1 }')
 check "Table 7's MLM-U incorrect inference is the mean of relationship/mlmu's two directions (20.5: '$got')" \
     [ "$got" = "20.5" ]
+
+# the checks: a "fails" check counts only where the model answers the other
+# direction, and a check counts only if it holds on every seed
+plant() { # CSV FORWARD_EM BACKWARD_EM
+    awk -F, -v OFS=, -v f="$2" -v b="$3" '$4 == "forward" { $6 = f } $4 == "backward" { $6 = b } { print }' "$1" >"$tmp/x" && mv "$tmp/x" "$1"
+}
+tt=$tmp/runs/smoke/seed1/two-token
+plant "$tt/ar/eval.csv" 100.00 0.00
+./run_all.sh --preset smoke --out "$tmp" --report >"$tmp/report.log" 2>&1
+check "AR 100 / 0 on two-token: 'AR fails backward' is shown" grep -q '^- shown: AR fails backward (0.0 <= 10; given AR answers forward: 100.0 >= 80)' "$report"
+plant "$tt/ar/eval.csv" 0.00 0.00
+./run_all.sh --preset smoke --out "$tmp" --report >"$tmp/report.log" 2>&1
+check "AR 0 / 0 on two-token: 'AR fails backward' is vacuous, not shown" \
+    grep -q '^- \*\*NOT shown\*\* (vacuous: AR answers forward is not so): AR fails backward (0.0 <= 10' "$report"
+check "the report's summary counts the vacuous checks" grep -q 'NOT shown ([0-9]* of them vacuous)' "$tmp/report.log"
+./run_all.sh --preset smoke --out "$tmp" --tasks two-token --seeds 2 >"$tmp/seed2.log" 2>&1
+plant "$tt/mlmu/eval.csv" 100.00 90.00
+plant "$tmp/runs/smoke/seed2/two-token/mlmu/eval.csv" 100.00 10.00
+./run_all.sh --preset smoke --out "$tmp" --seeds 1,2 --report >"$tmp/report.log" 2>&1
+check "MLM-U backward 90 on seed 1, 10 on seed 2: not shown, 'on some seeds only', each seed's verdict" \
+    grep -q '^- \*\*NOT shown\*\* (holds on some seeds only): MLM-U answers backward (50.0 >= 80; seed 1 yes, seed 2 no)' "$report"
+plant "$tmp/runs/smoke/seed2/two-token/mlmu/eval.csv" 100.00 85.00
+./run_all.sh --preset smoke --out "$tmp" --seeds 1,2 --report >"$tmp/report.log" 2>&1
+check "MLM-U backward 90 and 85 on seeds 1 and 2: shown (mean 87.5)" \
+    grep -q '^- shown: MLM-U answers backward (87.5 >= 80; seed 1 yes, seed 2 yes)' "$report"
+./run_all.sh --preset smoke --out "$tmp" --report >"$tmp/report.log" 2>&1   # back to seed 1 alone
+
 if command -v gnuplot >/dev/null 2>&1; then
     n_png=$(ls "$tmp"/results/smoke-fig*.png 2>/dev/null | wc -l)
-    n_want=$(( 6 + have_wiki ))   # (no WikiReversal curves without its runs)
+    n_want=$(( 7 + have_wiki ))   # (no WikiReversal curves without its runs)
     check "$n_want plots written ($n_png)" [ "$n_png" -eq "$n_want" ]
 else
     echo "SKIP: plots (gnuplot not installed)"
