@@ -98,6 +98,7 @@ typedef struct {
     const char *fields_dir; /* directory of the attribute lists */
     int shuffle_sentences;  /* 1: each biography has its sentences in a random order */
     int question_mark;      /* relationship: 1: a question ends with the token "?" */
+    long bios_per_person;   /* bios: biographies of each person, each worded anew */
     /* star */
     long degree;            /* d: arms leaving the start node */
     long path_length;       /* l: nodes on a path from start to goal, both included */
@@ -173,6 +174,10 @@ static void print_usage(void) {
         "  --shuffle-sentences    put each biography's six sentences in a random order\n"
         "                         (default: birth date, birth city, university, major,\n"
         "                         employer, employer's city)\n"
+        "  --bios-per-person K    K biographies of each person, each with its wordings\n"
+        "                         (and, with --shuffle-sentences, its order) drawn anew:\n"
+        "                         an augmentation beyond the paper (Allen-Zhu & Li's\n"
+        "                         \"multiplicity\"), default 1\n"
         "  --query-fraction F     fraction of people whose two questions are in train\n"
         "                         (default 0.5)\n"
         "\n"
@@ -204,7 +209,7 @@ static void print_usage(void) {
 /* Flags that only some tasks use; the TASKS table lists each task's own. */
 static const char *const TASK_FLAGS[] = {"--pairs", "--triples", "--entity-tokens", "--pool",
                                          "--query-fraction", "--people", "--fields",
-                                         "--shuffle-sentences", "--degree", "--path-length",
+                                         "--shuffle-sentences", "--bios-per-person", "--degree", "--path-length",
                                          "--nodes", "--train-graphs", "--test-graphs", "--genwiki",
                                          "--min-relation-count", "--split-mode", "--qa-train-fraction",
                                          "--question-mark"};
@@ -223,6 +228,7 @@ static void parse_options(int argc, char **argv, Options *o) {
     o->n_people = 10000;
     o->fields_dir = "lists/bios";
     o->shuffle_sentences = 0;
+    o->bios_per_person = 1;
     o->degree = 2;
     o->path_length = 5;
     o->n_nodes = 50;
@@ -259,6 +265,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (strcmp(a, "--people") == 0) o->n_people = parse_long(a, flag_value(argc, argv, &i), 1, 10000000);
         else if (strcmp(a, "--fields") == 0) o->fields_dir = flag_value(argc, argv, &i);
         else if (strcmp(a, "--shuffle-sentences") == 0) o->shuffle_sentences = 1;
+        else if (strcmp(a, "--bios-per-person") == 0) o->bios_per_person = parse_long(a, flag_value(argc, argv, &i), 1, 100);
         else if (strcmp(a, "--question-mark") == 0) o->question_mark = 1;
         else if (strcmp(a, "--degree") == 0) o->degree = parse_long(a, flag_value(argc, argv, &i), 1, 10);
         else if (strcmp(a, "--path-length") == 0) o->path_length = parse_long(a, flag_value(argc, argv, &i), 2, 100);
@@ -2057,15 +2064,17 @@ static void generate_bios(const Options *o, Rng *rng, ExampleList *list) {
         const Person *p = &people[i];
         int question_split = questions_in_train[i] ? SPLIT_TRAIN : SPLIT_TEST;
 
-        /* the biography: sentence s in position order[s], wording drawn per sentence */
-        int order[N_SENTENCES];
-        for (int s = 0; s < N_SENTENCES; s++) order[s] = s;
-        if (o->shuffle_sentences) rng_shuffle(rng, order, N_SENTENCES);
-        line_clear(&line);
-        for (int s = 0; s < N_SENTENCES; s++)
-            fill_template(&line, TEMPLATES[order[s]][rng_below(rng, N_TEMPLATES)], p, lists);
-        total_bio_words += line.n_words;
-        add_line(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, i, &line, NULL);
+        /* the biographies: sentence s in position order[s], wording drawn per sentence */
+        for (long k = 0; k < o->bios_per_person; k++) {
+            int order[N_SENTENCES];
+            for (int s = 0; s < N_SENTENCES; s++) order[s] = s;
+            if (o->shuffle_sentences) rng_shuffle(rng, order, N_SENTENCES);
+            line_clear(&line);
+            for (int s = 0; s < N_SENTENCES; s++)
+                fill_template(&line, TEMPLATES[order[s]][rng_below(rng, N_TEMPLATES)], p, lists);
+            total_bio_words += line.n_words;
+            add_line(list, SPLIT_TRAIN, KIND_STATEMENT, DIR_NONE, i, &line, NULL);
+        }
 
         line_clear(&line);  /* forward: name -> birth date */
         line_words(&line, "What is the birth date of");
@@ -2089,9 +2098,9 @@ static void generate_bios(const Options *o, Rng *rng, ExampleList *list) {
            lists[LAST_NAME].n, lists[CITY].n, lists[UNIVERSITY].n, lists[FIELD].n, lists[COMPANY].n);
     printf("bios: %d people, unique among %lld possible full names and %d possible birth dates\n", n,
            possible_names, N_DATES);
-    printf("bios: biographies of %d sentences (%d wordings each, %s order), %.1f words on average\n",
-           N_SENTENCES, N_TEMPLATES, o->shuffle_sentences ? "shuffled" : "fixed",
-           (double)total_bio_words / n);
+    printf("bios: %ld biograph%s a person, of %d sentences (%d wordings each, %s order), %.1f words on average\n",
+           o->bios_per_person, o->bios_per_person == 1 ? "y" : "ies", N_SENTENCES, N_TEMPLATES,
+           o->shuffle_sentences ? "shuffled" : "fixed", (double)total_bio_words / ((double)n * o->bios_per_person));
     printf("bios: questions of %d people in train, of %d people in test\n", n_train, n - n_train);
 
     for (int i = 0; i < n; i++) {
@@ -2353,7 +2362,7 @@ static const Task TASKS[] = {
     {"retrieval", generate_retrieval, "--pairs --entity-tokens --pool --query-fraction"},
     {"two-token", generate_two_token, "--pairs --pool --query-fraction"},
     {"relationship", generate_relationship, "--triples --entity-tokens --pool --query-fraction --question-mark"},
-    {"bios", generate_bios, "--people --fields --shuffle-sentences --query-fraction"},
+    {"bios", generate_bios, "--people --fields --shuffle-sentences --bios-per-person --query-fraction"},
     {"star", generate_star, "--degree --path-length --nodes --train-graphs --test-graphs"},
     {"wikireversal", generate_wikireversal, "--genwiki --min-relation-count --split-mode --qa-train-fraction"},
 };
@@ -2386,10 +2395,11 @@ static void write_header(FILE *f, const Options *o) {
         fprintf(f, " --triples %ld --entity-tokens %ld --pool %ld --query-fraction %g%s", o->n_triples,
                 o->entity_tokens, o->pool ? o->pool : 3 * o->n_triples * o->entity_tokens, o->query_fraction,
                 o->question_mark ? " --question-mark" : "");
-    else if (strcmp(o->task, "bios") == 0)
+    else if (strcmp(o->task, "bios") == 0) {
         fprintf(f, " --people %ld --fields %s%s --query-fraction %g", o->n_people, o->fields_dir,
                 o->shuffle_sentences ? " --shuffle-sentences" : "", o->query_fraction);
-    else if (strcmp(o->task, "star") == 0)
+        if (o->bios_per_person != 1) fprintf(f, " --bios-per-person %ld", o->bios_per_person);
+    } else if (strcmp(o->task, "star") == 0)
         fprintf(f, " --degree %ld --path-length %ld --nodes %ld --train-graphs %ld --test-graphs %ld",
                 o->degree, o->path_length, o->n_nodes, o->train_graphs, o->test_graphs);
     else if (strcmp(o->task, "wikireversal") == 0) {

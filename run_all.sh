@@ -223,7 +223,10 @@ quick|long)
     # training, and the question written "B => ?" (01_data --question-mark):
     # without the "?" the answer sits where B's statement has B, and MLM-U
     # answers an unseen question by copying that token (0% at 1000 and 3000
-    # triples); with it MLM-U reaches 82 / 64 by step 3000 (README, "Relationship").
+    # triples); with it MLM-U reaches 99.5 / 89.5 at step 4000 of 6000, where a
+    # 4000-step schedule ended at 32 / 73, still learning (README, "Relationship").
+    # The AR runs peak by step 1000-1250 and then memorize (the validation-chosen
+    # checkpoint keeps the peak), so AR trains 1500 steps (AR w/ reverse 3000).
     # Star: paths of 3 nodes (the first step is the goal's parent, one lookup
     # back) and a 4-layer model: MLM-U 98-100% from step 1500, AR the Clever-Hans
     # 50%; with 4-node paths the same model needs 16000 steps (README, "Star graph").
@@ -250,7 +253,7 @@ quick|long)
     train_mlm=(
         [retrieval]="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
         [two-token]="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
-        [relationship]="--steps 4000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
+        [relationship]="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
         [bios]="--steps 100 --batch 64 --lr 3e-3 --warmup 10 --eval-every 25 --eval-limit 500"
         [wiki]="--steps 80 --batch 64 --lr 3e-3 --warmup 8 --eval-every 20"
         [star]="--steps 2000 --batch 64 --lr 1e-3 --warmup 100 --eval-every 250"
@@ -674,7 +677,8 @@ provenance() {
 # does, and where it has a "given" (a "fails" check: AR fails backward only
 # means something if AR answers forward) only when the given holds too: a model
 # that learned nothing fails everything. It is shown only if it holds on every
-# seed; the line gives the mean over seeds, and each seed's verdict where they differ.
+# seed; the line gives the mean over seeds and, with several seeds, each one's verdict.
+# A comparison ("MLM-U beats MLM 15%") has a given too: 0.4 > 0.0 is no contrast.
 holds() { # ID DIRECTION COLUMN OP VALUE-or-ID -> prints "a b", exits 0 if a OP b; 2 if unmeasured
     local a b
     a=$(measure "$1" "$2" "$3")
@@ -720,10 +724,10 @@ why() {
     if [ "$not_shown" -gt 0 ] && [ "$preset" = quick ]; then
         case "$1" in
         retrieval) note="Measured 2026-12-02 with the questions of 80% of the pairs in training: MLM-U with the loss weights of Eq. 5 (--elbo, as here) passed the quick target (>= 80 / >= 50) in all 6 of its 6000-step runs (seeds 1-5, seed 1 on one and on two threads: backward 73-98), and with the plain mean over masked tokens in 6 of 7; the seventh stalled from step 2500 at about 50 / 37 (README, 'The quick preset'). At this budget whether MLM-U learns to read an unseen pair's statement can depend on the run. Fixed-rate MLM does far better on this task at this scale than in the paper (MLM 40% 100 / 96.8 on seed 1, against the paper's 17 / 16), so a check that MLM-U beats a fixed rate can fail here; we have not found what makes the paper's MLM runs so much weaker. PLM and MLM 85% peak early (PLM 100 / 90.7 at step 2000) and fall as the learning rate decays; the validation-chosen checkpoint keeps the peak." ;;
-        relationship) note="With 300-400 steps on 1000 triples every objective memorizes the training questions and answers almost no unseen one, forward included. Larger budgets, one MLM-U run each (docs/cpu-scale-tries): 1000 triples with 80% of the questions in training, 3000 steps: memorized, 5.5 / 5.5; 3000 triples, 6000 steps (50 minutes of a core, for one of this table's eight runs): 12.7 / 46.7 at the validation-chosen step, backward generalizing while forward answers copy the question's entity." ;;
+        relationship) note="MLM-U answers both ways at this budget (99.5 / 89.5 at step 4000 of a 6000-step run, docs/cpu-scale-tries, 'Relationship'). AR w/ reverse (entity) and MLM 15% get the same data and model; where entity reversal falls short of the paper's 100 backward, its curve (curves-relationship.png) shows whether it learned and then memorized, as it did at 1000 triples (62% backward at step 1000, under 1% from step 3000). Without the question's '?' token (01_data --question-mark) MLM-U copies the statement's token at the answer's position and answers 0%." ;;
         bios) note="100 steps (about 6 epochs of 500 biographies) are far too few to learn the biographies; the paper trains for many times the epochs that forward retrieval needs, and its backward accuracy keeps rising long after. MLM-U trained 3000 steps (32 minutes of a core) answers 0.0 / 3.2 while memorizing the training questions (docs/cpu-scale-tries)." ;;
         wiki) note="80 steps (4 epochs) of 384 passages and their 796 training questions, from scratch, with a 2-layer model: nothing is learned yet. The paper trains a 109M model for 1500 epochs. Trained 2000 steps (about 28 minutes of a core each, docs/cpu-scale-tries), AR memorizes the training questions and answers 0.0 / 1.0 of the 99 test questions a direction, MLM-U 0.0 / 0.0." ;;
-        star) note="400 steps of a 2-layer model on 8000 graphs: AR has not yet learned even to follow the edges (which alone gives the Clever-Hans 50%). The pattern needs a deeper model and longer training (docs/cpu-scale-tries): with 4 layers, 50000 graphs and 16000 steps (about an hour of a core a run) AR reaches 53.6% (the Clever-Hans 50% from step 8000 on) and MLM-U 99.4%, left to right as here. With 2 layers and 6000 steps MLM-U stays near 50% (46.2%, 53.8% with 50000 graphs)." ;;
+        star) note="The star graph here has 3-node paths (the paper: 5) and a 4-layer model: MLM-U 98-100% from step 1500 and AR at the Clever-Hans 50% in the runs behind this preset (docs/cpu-scale-tries, 'Star graph with 3-node paths'). With 4-node paths the same model needs about 16000 steps (AR 53.6, MLM-U 99.4); with 2 layers neither path length gets past 50%." ;;
         two-token) note="Measured 2026-12-02 with these flags (6000 steps), MLM-U answered 90.8, 98.6 and 99.4% of the backward questions on seeds 1-3, passing 50% between steps 2000 and 2500, and AR 0.0 (README, 'Two-token retrieval (Figure 7): 6000 steps'). A run that falls short of that is one these measurements did not see: its curves (Figure 7) show where it stopped." ;;
         esac
     fi
@@ -836,7 +840,7 @@ check "AR fails backward (the reversal curse)" retrieval/ar backward $EM "<=" 10
 check "AR w/ reverse (token) still fails backward (Table 1; but see the note below)" retrieval/ar-rev-token backward $EM "<=" 10 given "it answers forward" retrieval/ar-rev-token forward $EM ">=" 80
 check "MLM-U answers forward" retrieval/mlmu forward $EM ">=" 80
 check "MLM-U answers backward" retrieval/mlmu backward $EM ">=" 50
-check "MLM-U beats fixed-rate MLM (15%) backward" retrieval/mlmu backward $EM ">" retrieval/mlm15
+check "MLM-U beats fixed-rate MLM (15%) backward" retrieval/mlmu backward $EM ">" retrieval/mlm15 given "MLM-U answers backward" retrieval/mlmu backward $EM ">=" 50
 why retrieval
 echo
 echo "*The paper on AR w/ reverse (token) here:* Table 1 gives it 0 backward, but the paper's own"
@@ -868,7 +872,7 @@ check "entity reversal without delimiters makes incorrect inferences" $r/ar-rev-
 check "MLM-U answers forward" $r/mlmu forward $EM ">=" 80
 check "MLM-U answers backward" $r/mlmu backward $EM ">=" 50
 check "MLM-U makes few incorrect inferences" $r/mlmu both $INC "<=" 5 given "MLM-U answers (both directions)" $r/mlmu both $EM ">=" 50
-check "MLM-U beats MLM 15% backward" $r/mlmu backward $EM ">" $r/mlm15
+check "MLM-U beats MLM 15% backward" $r/mlmu backward $EM ">" $r/mlm15 given "MLM-U answers backward" $r/mlmu backward $EM ">=" 50
 why relationship
 echo
 
@@ -885,8 +889,8 @@ row "backward (exact match)" backward $EM $q/ar:0 $q/ar-rev-token:0 $q/mlm15:22 
 provenance $q/mlm40 $q/mlm85 $q/plm
 echo
 check "PLM answers backward" $q/plm backward $EM ">=" 50
-check "MLM-U beats MLM 40% backward" $q/mlmu backward $EM ">" $q/mlm40
-check "MLM-U beats MLM 85% backward" $q/mlmu backward $EM ">" $q/mlm85
+check "MLM-U beats MLM 40% backward" $q/mlmu backward $EM ">" $q/mlm40 given "MLM-U answers backward" $q/mlmu backward $EM ">=" 50
+check "MLM-U beats MLM 85% backward" $q/mlmu backward $EM ">" $q/mlm85 given "MLM-U answers backward" $q/mlmu backward $EM ">=" 50
 why retrieval
 echo
 
@@ -906,7 +910,7 @@ echo
 check "AR answers forward" $b/ar forward $EM ">=" 90
 check "AR fails backward" $b/ar backward $EM "<=" 10 given "AR answers forward" $b/ar forward $EM ">=" 90
 check "AR w/ reverse (token) fails backward" $b/ar-rev-token backward $EM "<=" 10 given "it answers forward" $b/ar-rev-token forward $EM ">=" 80
-check "MLM-U answers backward better than AR" $b/mlmu backward $EM ">" $b/ar
+check "MLM-U answers backward better than AR" $b/mlmu backward $EM ">" $b/ar given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
 check "MLM-U answers a fair share backward" $b/mlmu backward $EM ">=" 30
 why bios
 echo
@@ -919,9 +923,9 @@ echo
 echo "(paper: Table 6's numbers; the figure's bars are not legible in the paper's text.)"
 [ -f "$results/${fig}fig4a-bios-masking-rate.png" ] && echo && echo "![Figure 4a](${fig}fig4a-bios-masking-rate.png)"
 echo
-check "MLM-U beats every fixed rate backward (15%)" $b/mlmu backward $EM ">" $b/mlm15
-check "MLM-U beats every fixed rate backward (40%)" $b/mlmu backward $EM ">" $b/mlm40
-check "MLM-U beats every fixed rate backward (85%)" $b/mlmu backward $EM ">" $b/mlm85
+check "MLM-U beats every fixed rate backward (15%)" $b/mlmu backward $EM ">" $b/mlm15 given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
+check "MLM-U beats every fixed rate backward (40%)" $b/mlmu backward $EM ">" $b/mlm40 given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
+check "MLM-U beats every fixed rate backward (85%)" $b/mlmu backward $EM ">" $b/mlm85 given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
 why bios
 echo
 
@@ -938,9 +942,9 @@ row forward forward $EM $ws/mlm15:3.4 $ws/mlmu:11 $ws/ar:14 $wd/mlm15:29 $wd/mlm
 row backward backward $EM $ws/mlm15:2.7 $ws/mlmu:7.9 $ws/ar:4.3 $wd/mlm15:10 $wd/mlmu:46 $wd/ar:6.2
 provenance $ws/mlm15 $ws/mlmu $ws/ar $wd/mlm15 $wd/mlmu $wd/ar
 echo
-check "same split: MLM-U beats AR backward" $ws/mlmu backward $EM ">" $ws/ar
-check "different split: MLM-U beats AR backward" $wd/mlmu backward $EM ">" $wd/ar
-check "different split: MLM-U backward above same split" $wd/mlmu backward $EM ">" $ws/mlmu
+check "same split: MLM-U beats AR backward" $ws/mlmu backward $EM ">" $ws/ar given "MLM-U answers some backward" $ws/mlmu backward $EM ">=" 5
+check "different split: MLM-U beats AR backward" $wd/mlmu backward $EM ">" $wd/ar given "MLM-U answers some backward" $wd/mlmu backward $EM ">=" 5
+check "different split: MLM-U backward above same split" $wd/mlmu backward $EM ">" $ws/mlmu given "MLM-U answers some backward" $wd/mlmu backward $EM ">=" 5
 why wiki
 echo
 

@@ -156,9 +156,10 @@ check_ok "two-token: one-token keys and values, unique, spans and answers decode
 # 4. relationship -------------------------------------------------------------
 # The statement "A => B => C" gives the triple; all 3N entities are distinct;
 # every A/B/C span decodes to the triple's entity; forward "B =>" answers C with
-# alt A, backward "B <=" answers A with alt C.
+# alt A, backward "B <=" answers A with alt C. RELATIONSHIP FILE [Q]: Q is
+# what ends a question's prompt after the arrow ("?" with --question-mark).
 relationship() {
-    examples "$1" | awk -F'\t' '
+    examples "$1" | awk -F'\t' -v q="${2:+ $2}" '
         { line[NR] = $0 }
         $2 == "statement" {
             n = split($5, part, " => ")
@@ -179,10 +180,10 @@ relationship() {
                     want = parts[1] == "A" ? A[f[4]] : parts[1] == "B" ? B[f[4]] : parts[1] == "C" ? C[f[4]] : "?"
                     if (words != want) bad = bad " line " l ": " parts[1] " span is \"" words "\""
                 }
-                if (f[3] == "forward" && (f[5] != B[f[4]] " =>" || f[6] != C[f[4]] || f[8] != A[f[4]]))
-                    bad = bad " line " l ": forward question is not B => C (alt A)"
-                if (f[3] == "backward" && (f[5] != B[f[4]] " <=" || f[6] != A[f[4]] || f[8] != C[f[4]]))
-                    bad = bad " line " l ": backward question is not B <= A (alt C)"
+                if (f[3] == "forward" && (f[5] != B[f[4]] " =>" q || f[6] != C[f[4]] || f[8] != A[f[4]]))
+                    bad = bad " line " l ": forward question is not B =>" q " C (alt A)"
+                if (f[3] == "backward" && (f[5] != B[f[4]] " <=" q || f[6] != A[f[4]] || f[8] != C[f[4]]))
+                    bad = bad " line " l ": backward question is not B <=" q " A (alt C)"
             }
             print (bad == "" && triples > 0 ? "ok" : substr(bad " (" triples " triples)", 1, 300))
         }'
@@ -191,6 +192,13 @@ check_ok "relationship: entities unique, spans decode, answers and alt answers r
     "$(relationship "$T/relationship-a/examples.txt")"
 check_ok "relationship: the same with --pool 40 --entity-tokens 3 (shared tokens)" \
     "$(relationship "$T/relationship-shared/examples.txt")"
+"$DATA" --task relationship --triples 200 --entity-tokens 1 --question-mark --out "$T/relationship-q" >/dev/null
+"$DATA" --task relationship --triples 200 --entity-tokens 1 --out "$T/relationship-noq" >/dev/null
+check_ok "relationship --question-mark: questions \"B => ?\" -> C and \"B <= ?\" -> A, spans decode" \
+    "$(relationship "$T/relationship-q/examples.txt" "?")"
+check "relationship --question-mark: the same triples and splits as without it, only the '?' added" \
+    "the data differ beyond the '?'" cmp -s <(examples "$T/relationship-noq/examples.txt" | cut -f1-5) \
+    <(examples "$T/relationship-q/examples.txt" | cut -f1-5 | sed 's/ \([<=]=*>*\) ?$/ \1/')
 
 # 5. bios ---------------------------------------------------------------------
 # Per person (pair): the name is read from the forward question's prompt
@@ -200,8 +208,8 @@ check_ok "relationship: the same with --pool 40 --entity-tokens 3 (shared tokens
 # are date (forward) and name (backward); a biography has six name spans and one
 # span of each other attribute, and its university, field and company spans are
 # entries of the lists.
-bios() {  # file n_people fields_dir
-    examples "$1" | awk -F'\t' -v people="$2" -v dir="$3" '
+bios() {  # file n_people fields_dir [biographies a person]
+    examples "$1" | awk -F'\t' -v people="$2" -v dir="$3" -v per="${4:-1}" '
         BEGIN {
             # list entries with the tokenizer spacing (", " -> " , ")
             while ((getline x < (dir "/university.txt")) > 0) { sub(/\r$/, "", x); university[x] = 1 }
@@ -244,13 +252,21 @@ bios() {  # file n_people fields_dir
                 if (f[3] == "forward" && f[6] != DATE[f[4]]) bad = bad " line " l ": forward answer is not the date"
                 if (f[3] == "backward" && f[6] != NAME[f[4]]) bad = bad " line " l ": backward answer is not the name"
             }
-            if (n_people != people || bios_count != people) bad = bad " " n_people " people and " bios_count " biographies, want " people
+            if (n_people != people || bios_count != per * people) bad = bad " " n_people " people and " bios_count " biographies, want " people " and " per * people
             print (bad == "" ? "ok" : substr(bad, 1, 300))
         }'
 }
 check_ok "bios: names and dates unique, spans decode to them, one biography per person" \
     "$(bios "$T/bios-a/examples.txt" 500 lists/bios)"
 check_ok "bios: the same with --shuffle-sentences" "$(bios "$T/bios-shuffled/examples.txt" 300 lists/bios)"
+"$DATA" --task bios --people 300 --shuffle-sentences --bios-per-person 3 --out "$T/bios-x3" >/dev/null
+check_ok "bios --bios-per-person 3: three biographies a person, each with every attribute, spans decode" \
+    "$(bios "$T/bios-x3/examples.txt" 300 lists/bios 3)"
+check "bios --bios-per-person 3: the same people and questions as with one biography" "the questions differ" \
+    cmp -s <(examples "$T/bios-shuffled/examples.txt" | grep -v $'\tstatement\t' | sort) \
+    <(examples "$T/bios-x3/examples.txt" | grep -v $'\tstatement\t' | sort)
+check "bios --bios-per-person 3: a person's three biographies are not all the same text" "some person's are identical" \
+    test "$(examples "$T/bios-x3/examples.txt" | awk -F'\t' '$2 == "statement" { t[$4] = t[$4] "|" $5; n[$4]++; if (!(($4 SUBSEP $5) in s)) d[$4]++; s[$4, $5] = 1 } END { for (p in n) if (d[p] < 2) c++; print c + 0 }')" = 0
 # the fixed order starts every biography with the birth date sentence; the shuffled one does not
 first_attribute() { examples "$1" | awk -F'\t' '$2 == "statement" { split($7, s, ","); split(s[2], p, ":"); print p[1] }' | sort | uniq -c | wc -l; }
 check "bios: sentence order is fixed by default and varies with --shuffle-sentences" \
@@ -393,6 +409,10 @@ for mode in token entity entity-nodelim; do
     check_ok "--reverse $mode: spans inside their line" "$(generic "$T/rev-bios-$mode/examples.txt")"
     check_ok "--reverse $mode: no test question in train" "$(no_leak "$T/rev-$mode/examples.txt")"
 done
+"$DATA" --task relationship --triples 100 --seed 5 --question-mark --out "$T/rev-q-none" >/dev/null
+"$DATA" --task relationship --triples 100 --seed 5 --question-mark --reverse entity --out "$T/rev-q-entity" >/dev/null
+check_ok "--reverse entity with --question-mark (relationship): undoing each reversed copy gives its line" \
+    "$(unreverse_check "$T/rev-q-none/examples.txt" "$T/rev-q-entity/examples.txt" entity)"
 
 # 8. the rest of the pipeline accepts every task -----------------------------
 TINY="--layers 1 --heads 2 --embd 32 --steps 5 --batch 8 --warmup 1 --eval-every 5 --eval-limit 16 --quiet"
