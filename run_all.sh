@@ -688,32 +688,27 @@ holds() { # ID DIRECTION COLUMN OP VALUE-or-ID -> prints "a b", exits 0 if a OP 
     awk -v a="$a" -v b="$b" -v op="$4" 'BEGIN { exit !((op == ">=" && a >= b) || (op == "<=" && a <= b) || (op == ">" && a > b)) }'
 }
 check() {
-    local text=$1 id=$2 dir=$3 col=$4 op=$5 val=$6 gtext="" g=() ab gab s rc grc good=0 vacuous=0 per=""
+    local text=$1 id=$2 dir=$3 col=$4 op=$5 val=$6 gtext="" g=() ab gab="" s rc grc verdict good=0 vacuous=0 extra=""
     [ "${7:-}" = given ] && { gtext=$8; g=("${@:9:5}"); }
     ab=$(holds "$id" "$dir" "$col" "$op" "$val") && rc=0 || rc=$?
     if [ "$rc" = 2 ]; then echo "- not measured: $text"; return; fi
-    [ -z "$gtext" ] || gab=$(holds "${g[@]}") || true
-    local nseeds=0
+    if [ -n "$gtext" ]; then gab=$(holds "${g[@]}") || true; extra="; given $gtext: ${gab% *} ${g[3]} ${gab#* }"; fi
+    local nseeds; nseeds=$(wc -w <<<"$seed_list")
+    [ "$nseeds" -gt 1 ] && extra="$extra;"
     for s in $seed_list; do
-        nseeds=$((nseeds + 1))
         one_seed=$s holds "$id" "$dir" "$col" "$op" "$val" >/dev/null && rc=0 || rc=$?
         grc=0; [ -z "$gtext" ] || { one_seed=$s holds "${g[@]}" >/dev/null || grc=1; }
-        if [ "$rc" = 0 ] && [ "$grc" = 0 ]; then good=$((good + 1)); per="$per seed $s yes,"
-        elif [ "$rc" = 0 ]; then vacuous=$((vacuous + 1)); per="$per seed $s vacuous,"
-        elif [ "$rc" = 2 ]; then per="$per seed $s not run,"
-        else per="$per seed $s no,"; fi
+        if [ "$rc" = 0 ] && [ "$grc" = 0 ]; then good=$((good + 1)); verdict=yes
+        elif [ "$rc" = 0 ]; then vacuous=$((vacuous + 1)); verdict=vacuous
+        elif [ "$rc" = 2 ]; then verdict="not run"
+        else verdict=no; fi
+        [ "$nseeds" -gt 1 ] && extra="$extra seed $s $verdict,"
     done
-    per=${per%,}
-    local nums="${ab% *} $op ${ab#* }"
-    [ -n "$gtext" ] && nums="$nums; given $gtext: ${gab% *} ${g[3]} ${gab#* }"
-    [ "$nseeds" -gt 1 ] && nums="$nums;$per"
-    if [ "$good" = "$nseeds" ]; then
-        echo "- shown: $text ($nums)"
-        return
-    fi
-    if [ "$good" -gt 0 ]; then echo "- **NOT shown** (holds on some seeds only): $text ($nums)"
-    elif [ "$vacuous" -gt 0 ]; then echo "- **NOT shown** (vacuous: $gtext is not so): $text ($nums)"
-    else echo "- **NOT shown**: $text (${ab% *}, wanted $op ${ab#* }${nums#"${ab% *} $op ${ab#* }"})"; fi
+    extra=${extra%,}
+    if [ "$good" = "$nseeds" ]; then echo "- shown: $text (${ab% *} $op ${ab#* }$extra)"; return; fi
+    if [ "$good" -gt 0 ]; then echo "- **NOT shown** (holds on some seeds only): $text (${ab% *} $op ${ab#* }$extra)"
+    elif [ "$vacuous" -gt 0 ]; then echo "- **NOT shown** (vacuous: $gtext is not so): $text (${ab% *} $op ${ab#* }$extra)"
+    else echo "- **NOT shown**: $text (${ab% *}, wanted $op ${ab#* }$extra)"; fi
     not_shown=$((not_shown + 1))
 }
 # why TABLE: after a table's checks, if one was NOT shown, what the measurements
