@@ -54,8 +54,10 @@ all: $(PROGRAMS) $(TESTS) build/bench
 build:
 	mkdir -p build
 
-build/01_data: 01_data.c common.h | build
-	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# 01_data.c includes its two larger tasks (01_data_bios.h, 01_data_wiki.h);
+# WikiReversal parses GenWiki's JSON with Jansson (Debian libjansson-dev)
+build/01_data: 01_data.c 01_data_bios.h 01_data_wiki.h common.h | build
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS) -ljansson
 
 build/02_tokenize: 02_tokenize.c common.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)

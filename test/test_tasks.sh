@@ -296,6 +296,29 @@ else
     echo "SKIP: bios --fields with the original lists ($SHARED_FIELDS not found)"
 fi
 
+# without --fields the lists are the repository's lists/bios, found from where the
+# program is (build/../lists/bios): the same data from any working directory; a copy
+# of the program elsewhere falls back to lists/bios of the working directory
+REPO=$(pwd)
+mkdir -p "$T/elsewhere" "$T/bin"
+cp "$DATA" "$T/bin/01_data"
+bios_flags="--task bios --people 300 --shuffle-sentences --bios-per-person 2"
+"$DATA" $bios_flags --out "$T/bios-root" >/dev/null 2>"$T/err.txt" || fail "bios from the repository root runs" "$(head -c 200 "$T/err.txt")"
+(cd "$T/elsewhere" && "$REPO/$DATA" $bios_flags --out "$T/bios-elsewhere" >/dev/null 2>"$T/err.txt")
+check "bios without --fields, run from another directory: the same examples.txt as from the repository root" \
+    "$(head -c 200 "$T/err.txt")" \
+    eval '[ ! -e "$T/elsewhere/lists" ] && [ -s "$T/bios-root/examples.txt" ] && cmp -s "$T/bios-root/examples.txt" "$T/bios-elsewhere/examples.txt"'
+"$T/bin/01_data" $bios_flags --out "$T/bios-copy" >/dev/null 2>"$T/err.txt"
+check "bios without --fields, a copy of the program run from the repository root: lists/bios of the working directory" \
+    "$(head -c 200 "$T/err.txt")" cmp -s "$T/bios-root/examples.txt" "$T/bios-copy/examples.txt"
+(cd "$T/elsewhere" && "$T/bin/01_data" $bios_flags --out "$T/bios-nowhere" >/dev/null 2>"$T/err.txt"); rc=$?
+check "bios without --fields and no lists/bios beside the program or here: an error that says --fields, no output" \
+    "exit $rc: $(head -c 200 "$T/err.txt")" \
+    eval '[ $rc -ne 0 ] && grep -q "pass --fields DIR" "$T/err.txt" && [ ! -e "$T/bios-nowhere" ]'
+"$DATA" $bios_flags --fields lists/bios --out "$T/bios-given" >/dev/null 2>"$T/err.txt"
+check "bios --fields lists/bios (given) from the repository root: the same examples.txt as the default" \
+    "$(head -c 200 "$T/err.txt")" cmp -s "$T/bios-root/examples.txt" "$T/bios-given/examples.txt"
+
 # 6. star ---------------------------------------------------------------------
 # Parse "u , v | ... / s , g =" and the answer "x1 , ... , xl". The graph must be
 # a star: d*(l-1) edges over 1+d*(l-1) distinct labels in [0, n), the start with d

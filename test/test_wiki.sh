@@ -211,8 +211,9 @@ tokenize_and_train fixture "$T/src"
 # 3. malformed input: non-zero exit, FILE:LINE in the message, no examples.txt
 # ---------------------------------------------------------------------------
 # expect_error NAME CASE_DIR FILE_TEXT PROBLEM_TEXT -- ARGS...: runs wikireversal with
-# ARGS --out CASE_DIR/out; it must fail, say FILE_TEXT and PROBLEM_TEXT on stderr,
-# and create nothing (no CASE_DIR/out, no .tmp).
+# ARGS --out CASE_DIR/out; it must fail, say FILE_TEXT and PROBLEM_TEXT on stderr
+# (PROBLEM_TEXT outside the paths, which name the case), and create nothing (no
+# CASE_DIR/out, no .tmp).
 expect_error() {
     local name=$1 dir=$2 file_text=$3 problem_text=$4; shift 5
     local before after rc err
@@ -222,7 +223,8 @@ expect_error() {
     err=$(head -c 240 "$T/err.txt" | tr '\n' ' ')
     if [ "$rc" -eq 0 ]; then fail "$name" "exit status 0"
     elif ! grep -qF -e "$file_text" "$T/err.txt"; then fail "$name" "stderr does not name '$file_text': $err"
-    elif ! grep -qF -e "$problem_text" "$T/err.txt"; then fail "$name" "stderr does not say '$problem_text': $err"
+    elif ! awk -v dir="$dir" '{ while ((i = index($0, dir)) > 0) $0 = substr($0, 1, i - 1) substr($0, i + length(dir)); print }' \
+            "$T/err.txt" | grep -qF -e "$problem_text"; then fail "$name" "stderr does not say '$problem_text': $err"
     elif [ "$before" != "$after" ]; then fail "$name" "'$dir' changed: [$before] -> [$after]"
     else pass "$name: $err"
     fi
@@ -259,7 +261,7 @@ d=$(bad_pair shorter); head -n 9 $FIX/ten.target >"$d/ten.target"
 expect_error "a .target with 9 lines for 10 .source lines" "$d" "$d/ten.source:10:" "line-aligned" -- --genwiki "$d/ten.source"
 
 d=$(bad_pair trailing); sed -i '2s/$/ x/' "$d/ten.source"
-expect_error "text after the JSON value" "$d" "$d/ten.source:2:" "after the end" -- --genwiki "$d/ten.source"
+expect_error "text after the JSON value" "$d" "$d/ten.source:2:" "end of file expected near 'x'" -- --genwiki "$d/ten.source"
 
 d=$(bad_pair jsontrunc); head -c -60 $FIX/ten.json >"$d/ten.json"
 last_line=$(( $(wc -l <"$d/ten.json") + 1 ))  # the cut leaves the last line without '\n'
@@ -271,7 +273,7 @@ expect_error "a number where the text should be (.json)" "$d" "$d/ten.json:$line
 
 d=$(bad_pair surrogate); line=$(grep -n '"entities": \["W' $FIX/ten.json | cut -d: -f1)
 sed -i "${line}s/\\\\u00f6/\\\\uD800x/" "$d/ten.json"
-expect_error "a lone \\uD800 surrogate (.json)" "$d" "$d/ten.json:$line:" "surrogate" -- --genwiki "$d/ten.json"
+expect_error "a lone \\uD800 surrogate (.json)" "$d" "$d/ten.json:$line:" "invalid Unicode '\\uD800'" -- --genwiki "$d/ten.json"
 
 d=$(bad_pair entindex); line=$(grep -n '"text": "<ENT_0> married' $FIX/ten.json | cut -d: -f1)
 sed -i "${line}s/<ENT_2>/<ENT_7>/" "$d/ten.json"
@@ -284,12 +286,26 @@ expect_error "a record without \"graph\" (.json)" "$d" "$d/ten.json:" "no \"grap
 d=$(bad_pair jsonutf8); sed -i '3s/Albeck/Alb\xe9ck/' "$d/ten.json"
 expect_error "an invalid UTF-8 byte in the .json" "$d" "$d/ten.json:3:" "invalid UTF-8" -- --genwiki "$d/ten.json"
 
+d=$(bad_pair srcutf8); sed -i '7s/Hall/H\xe4ll/' "$d/ten.source"
+expect_error "an invalid UTF-8 byte in a .source string" "$d" "$d/ten.source:7:" "invalid UTF-8" -- --genwiki "$d/ten.source"
+
+d=$(bad_pair nul); sed -i '4s/born/bo\x00rn/' "$d/ten.target"
+expect_error "a NUL byte in the .target" "$d" "$d/ten.target:4:" "NUL byte" -- --genwiki "$d/ten.source"
+
+d=$(bad_pair duplicate); line=$(grep -n '"text": "<ENT_0> lies on a lake' $FIX/ten.json | cut -d: -f1)
+sed -i "${line}s/{\"text\": \"[^\"]*\",/&\"text\": \"again\",/" "$d/ten.json"
+expect_error "a member twice in one record (.json)" "$d" "$d/ten.json:$line:" "duplicate object key" -- --genwiki "$d/ten.json"
+
+d=$(bad_pair notarray); printf '\n{"text": "x", "entities": [], "graph": []}\n' >"$d/ten.json"
+expect_error "a native file that is an object, not an array of records" "$d" "$d/ten.json:2:" "found an object" -- --genwiki "$d/ten.json"
+
 d=$(bad_pair bigstring)
 { printf '[{"text": "%s",\n' "$(head -c 1100000 /dev/zero | tr '\0' a)"; printf '"entities": [], "graph": []}]\n'; } >"$d/ten.json"
 expect_error "a string over 1 MiB (.json)" "$d" "$d/ten.json:1:" "limit" -- --genwiki "$d/ten.json"
 
-d=$(bad_pair deep); { printf '%.0s[' $(seq 100); printf '%.0s]' $(seq 100); } >"$d/ten.json"
-expect_error "arrays nested 100 deep (.json)" "$d" "$d/ten.json:1:" "nested" -- --genwiki "$d/ten.json"
+# (Jansson's limit: 2048 arrays and objects open at once)
+d=$(bad_pair deep); { printf '%.0s[' $(seq 3000); printf '%.0s]' $(seq 3000); } >"$d/ten.json"
+expect_error "arrays nested 3000 deep (.json)" "$d" "$d/ten.json:1:" "maximum parsing depth reached" -- --genwiki "$d/ten.json"
 
 d=$(bad_pair extension); cp $FIX/ten.source "$d/ten.txt"
 expect_error "an input that is neither .source nor .json" "$d" "$d/ten.txt" "expected X.source" -- --genwiki "$d/ten.txt"
