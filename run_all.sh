@@ -2,18 +2,42 @@
 # run_all.sh -- reproduce every table and figure of the paper from nothing:
 # build, generate each task, tokenize, build the models, train every objective,
 # evaluate, and write results/RESULTS.md with each measured cell beside the
-# paper's number, plus the plots.
+# paper's number, plus the plots. For example: ./run_all.sh (the quick preset,
+# every table on a 2-core CPU); ./run_all.sh --preset long --table t1 (Table 1,
+# retrieval trained longer); ./run_all.sh --preset paper --dry-run (every run of
+# the paper preset, its configuration and an estimated GPU time).
 #
-#   ./run_all.sh                         the quick preset: every table, 2-core CPU
-#   ./run_all.sh --table t1              only the runs of Table 1 (retrieval rows
-#                                        and relationship rows)
-#   ./run_all.sh --preset long --table t1   the retrieval task trained longer
-#   ./run_all.sh --preset paper --dry-run   every run of the paper preset, its
-#                                        configuration and an estimated GPU time
-#   ./run_all.sh --help
+# usage: ./run_all.sh [options]
+#   --preset NAME      quick (default): every table at sizes for a 2-core CPU;
+#                      long: the same, retrieval with 3000 pairs trained longer;
+#                      paper: the paper's sizes where it gives them, for a GPU;
+#                      smoke: a few steps of everything (the tests use it)
+#   --table LIST       only the runs of these tables/figures, comma-separated:
+#                      t1 t2 t3 t5 t6 t7 t8 fig4a fig4bc fig5 fig7 fig8 fig9
+#   --tasks LIST       only these tasks: retrieval relationship bios wiki-same
+#                      wiki-different star two-token
+#   --objectives LIST  only these objectives: ar ar-rev-token ar-rev-entity
+#                      ar-rev-entity-nodelim mlm15 mlm40 mlm85 mlmu plm
+#   --seeds LIST       seeds, comma-separated (default 1); cells show the mean
+#   -j N               runs at once (default: one per core, one thread each; on
+#                      a machine with a GPU and the CUDA build: 1, on the GPU)
+#   --dry-run          list every selected run, its configuration and an
+#                      estimated GPU time; run nothing
+#   --slurm FILE       write a SLURM job-array script for the selected runs
+#                      instead of running them
+#   --run ID           run only TASK/OBJECTIVE (what the SLURM script calls)
+#   --report           only rewrite results/RESULTS.md and the plots
+#   --out DIR          put data/, runs/ and results/ under DIR (default: here)
+#   --gpu-flags FLAGS  the arithmetic of the GPU build, passed to every run's
+#                      trainer (and its resumption) and 06_eval: --matmul fp32|tf32|bf16,
+#                      --attention plain|fused, e.g. "--matmul tf32" (default:
+#                      none: plain fp32, as the CPU; on the CPU they change nothing)
+# Threads per run: OMP_NUM_THREADS (default: cores / N).
+# Writes: data/PRESET/, runs/PRESET/, results/RESULTS.md (or RESULTS-PRESET.md
+# for a preset other than quick), results/*.png (needs gnuplot).
 #
 # How it is organised (read top to bottom):
-#   1. options
+#   1. options (--help prints the usage above)
 #   2. the catalogue: every run of every table (presets/catalogue.txt)
 #   3. the presets: data, model and training settings per task (presets/PRESET.sh)
 #   4. preparing data, running one run, running many in parallel
@@ -30,50 +54,9 @@ cd "$(dirname "$0")"
 # ============================================================================
 # 1. options
 # ============================================================================
-preset=quick
-seeds=1
-jobs=""
-tables=""
-tasks=""
-objectives=""
-dry_run=0
-slurm_file=""
-only_run=""
-report_only=0
-out=.
-gpu_flags=
-usage() {
-    cat <<EOF
-usage: ./run_all.sh [options]
-  --preset NAME      quick (default): every table at sizes for a 2-core CPU;
-                     long: the same, retrieval with 3000 pairs trained longer;
-                     paper: the paper's sizes where it gives them, for a GPU;
-                     smoke: a few steps of everything (the tests use it)
-  --table LIST       only the runs of these tables/figures, comma-separated:
-                     t1 t2 t3 t5 t6 t7 t8 fig4a fig4bc fig5 fig7 fig8 fig9
-  --tasks LIST       only these tasks: retrieval relationship bios wiki-same
-                     wiki-different star two-token
-  --objectives LIST  only these objectives: ar ar-rev-token ar-rev-entity
-                     ar-rev-entity-nodelim mlm15 mlm40 mlm85 mlmu plm
-  --seeds LIST       seeds, comma-separated (default 1); cells show the mean
-  -j N               runs at once (default: one per core, one thread each; on
-                     a machine with a GPU and the CUDA build: 1, on the GPU)
-  --dry-run          list every selected run, its configuration and an
-                     estimated GPU time; run nothing
-  --slurm FILE       write a SLURM job-array script for the selected runs
-                     instead of running them
-  --run ID           run only TASK/OBJECTIVE (what the SLURM script calls)
-  --report           only rewrite results/RESULTS.md and the plots
-  --out DIR          put data/, runs/ and results/ under DIR (default: here)
-  --gpu-flags FLAGS  the arithmetic of the GPU build, passed to every run's
-                     trainer (and its resumption) and 06_eval: --matmul fp32|tf32|bf16,
-                     --attention plain|fused, e.g. "--matmul tf32" (default:
-                     none: plain fp32, as the CPU; on the CPU they change nothing)
-Threads per run: OMP_NUM_THREADS (default: cores / N).
-Writes: data/PRESET/, runs/PRESET/, results/RESULTS.md (or RESULTS-PRESET.md
-for a preset other than quick), results/*.png (needs gnuplot).
-EOF
-}
+preset=quick seeds=1 jobs="" out=. gpu_flags=   # the defaults; the selection and the mode:
+tables="" tasks="" objectives="" dry_run=0 slurm_file="" only_run="" report_only=0
+usage() { sed -n '/^# usage:/,/^#$/{ /^#$/d; s/^# \{0,1\}//; p; }' "$(basename "$0")"; }   # the usage at the top of this file
 while [ $# -gt 0 ]; do
     case "$1" in
         --preset) preset=${2:?--preset needs a value}; shift 2 ;;
@@ -179,7 +162,7 @@ source "presets/$preset.sh"
 for key in $(catalogue | while read -r _ ds _; do settings_key "$ds"; done | sort -u); do
     for setting in data_flags model train_ar train_mlm avg_len vocab_est; do
         declare -n values=$setting
-        [ -n "${values[$key]:-}" ] || die "presets/$preset.sh: no $setting[$key] (every task needs one)"
+        [ -n "${values[$key]:-}" ] || die "presets/$preset.sh: no ${setting}[$key] (every task needs one)"
     done
 done
 unset -n values
@@ -315,16 +298,11 @@ run_one() {
 # The rate, 20 TFLOP/s, is 30% of an H100's fp32-with-TF32 dense peak (~67
 # TFLOP/s): an assumed target, not a measurement.
 gpu_tflops=20
-estimate_gpu_seconds() { # ID DATASET
-    local key flags steps batch L C
-    key=$(settings_key "$2")
-    flags="${model[$key]} $(train_flags "$1" "$2")"
-    steps=$(sed -n 's/.*--steps \([0-9]*\).*/\1/p' <<<"$flags")
-    batch=$(sed -n 's/.*--batch \([0-9]*\).*/\1/p' <<<"$flags")
-    L=$(sed -n 's/.*--layers \([0-9]*\).*/\1/p' <<<"$flags")
-    C=$(sed -n 's/.*--embd \([0-9]*\).*/\1/p' <<<"$flags")
-    awk -v s="$steps" -v b="$batch" -v L="$L" -v C="$C" -v V="${vocab_est[$key]}" -v T="${avg_len[$key]}" -v r="$gpu_tflops" \
-        'BEGIN { printf "%.0f", s * b * T * 6 * (2 * L * 12 * C * C + V * C) / (r * 1e12) }'
+estimate_gpu_seconds() { # ID DATASET: reads --steps, --batch, --layers and --embd from the run's flags
+    local key; key=$(settings_key "$2")
+    awk -v V="${vocab_est[$key]}" -v T="${avg_len[$key]}" -v r="$gpu_tflops" '{ for (i = 1; i < NF; i++) f[$i] = $(i + 1) }
+        END { s = f["--steps"]; b = f["--batch"]; L = f["--layers"]; C = f["--embd"]
+              printf "%.0f", s * b * T * 6 * (2 * L * 12 * C * C + V * C) / (r * 1e12) }' <<<"${model[$key]} $(train_flags "$1" "$2")"
 }
 fmt_time() { awk -v s="$1" 'BEGIN { if (s < 120) printf "%ds", s; else if (s < 7200) printf "%.0fm", s / 60; else printf "%.1fh", s / 3600 }'; }
 
@@ -484,7 +462,6 @@ run_current() { run_is_done "$1" "$2" "$(dataset_of "$1")"; }   # ID SEED
 eval_files() { local s; for s in ${one_seed:-$seed_list}; do run_current "$1" "$s" && echo "$runs_root/seed$s/$1/eval.csv"; done; return 0; }
 # eval.csv's columns, by the names report/tables.md uses
 declare -A column=([EM]=6 [TOK]=7 [INC]=9)   # exact match, token accuracy, incorrect inference
-column_of() { [ -n "${column[$1]:-}" ] || die "report/tables.md: no column '$1' (EM, TOK, INC)"; echo "${column[$1]}"; }
 # measure ID DIRECTION COLUMN: mean over seeds; DIRECTION "both" averages forward and backward
 measure() {
     local files
@@ -573,47 +550,30 @@ why() {
 }
 
 # ---- the plots (gnuplot; where it is missing the tables still come out) ----
-# report/figures.tsv lists them; each is drawn from the first seed's runs.
+# report/figures.tsv lists them, report/*.gp draws each kind; from the first seed's runs.
 first_seed=${seed_list%% *}
 fig=""; [ "$preset" = quick ] || fig="$preset-"   # plot file prefix: results/[PRESET-]figN.png
+plot() { # KIND OUT ARG...: report/KIND.gp draws results/OUT
+    gnuplot -c "report/$1.gp" "$results/$2.tmp" "${@:3}" && mv "$results/$2.tmp" "$results/$2"
+}
 # curves OUT TITLE XCOL XLABEL RUN:LABEL ...: test exact match (log.csv columns
-# 7 forward, 8 backward) of each run, against column XCOL
-# (1 = optimizer step, 6 = elapsed wall-clock seconds)
+# 7 forward, 8 backward; the star graph has no backward) of each run, against column XCOL
 curves() {
-    local out=$1 title=$2 xcol=$3 xlabel=$4 spec plot="" f
+    local out=$1 title=$2 xcol=$3 xlabel=$4 spec lines="" f
     shift 4
     for spec in "$@"; do
         f=$runs_root/seed$first_seed/${spec%%:*}/log.csv
         [ -f "$f" ] && run_current "${spec%%:*}" "$first_seed" || continue
-        plot="$plot${plot:+, }'$f' using $xcol:(strcol(7) eq \"\" ? NaN : \$7) with linespoints title '${spec#*:} forward'"
-        [ "${spec%%/*}" = star ] || plot="$plot, '$f' using $xcol:(strcol(8) eq \"\" ? NaN : \$8) with linespoints dt 2 title '${spec#*:} backward'"
+        lines="$lines${lines:+, }'$f' using $xcol:(strcol(7) eq \"\" ? NaN : \$7) with linespoints title '${spec#*:} forward'"
+        [ "${spec%%/*}" = star ] || lines="$lines, '$f' using $xcol:(strcol(8) eq \"\" ? NaN : \$8) with linespoints dt 2 title '${spec#*:} backward'"
     done
-    [ -n "$plot" ] || return 0
-    gnuplot <<GP
-set terminal pngcairo size 900,500 noenhanced
-set output "$results/$out.tmp"
-set datafile separator ","
-set title "$title"
-set xlabel "$xlabel"; set ylabel "test exact match (%)"; set yrange [0:100]; set key outside right
-plot $plot
-GP
-    mv "$results/$out.tmp" "$results/$out"
+    [ -z "$lines" ] || plot curves "$out" "$title" "$xlabel" "$lines"
 }
-# pca_plot OUT TITLE RUN: the entity PCA of 06_eval --pca, colored by entity and split
+# pca_plot OUT TITLE RUN: the entity PCA of 06_eval --pca
 pca_plot() {
-    local f=$runs_root/seed$first_seed/$3/pca.csv var
+    local f=$runs_root/seed$first_seed/$3/pca.csv
     [ -f "$f" ] && run_current "$3" "$first_seed" || return 0
-    var=$(sed -n 's/.*(together \([0-9.]*%\)).*/\1/p' "$f")
-    gnuplot <<GP
-set terminal pngcairo size 700,600 noenhanced
-set output "$results/$1.tmp"
-set datafile separator ","
-set title "$2 (explained variance $var)"
-set xlabel "PC 1"; set ylabel "PC 2"; set key outside bottom center horizontal
-plot for [q in "train test"] for [e in "A B C"] "$f" using (strcol(2) eq q && strcol(3) eq e ? \$4 : NaN):5 \
-     with points pt (q eq "train" ? 7 : 6) ps 0.5 title sprintf("%s - entity %s", q, e)
-GP
-    mv "$results/$1.tmp" "$results/$1"
+    plot pca "$1" "$2" "$f" "$(sed -n 's/.*(together \([0-9.]*%\)).*/\1/p' "$f")"
 }
 # bars OUT TITLE RUN:LABEL ...: each run's backward exact match, one bar a run
 bars() {
@@ -625,14 +585,7 @@ bars() {
     done
     [ -n "$data" ] || return 0
     printf "%b" "$data" >"$results/$out.dat"
-    gnuplot <<GP
-set terminal pngcairo size 600,400 noenhanced
-set output "$results/$out.tmp"
-set title "$title"
-set ylabel "exact match (%)"; set yrange [0:100]; set style fill solid 0.6; set boxwidth 0.6
-plot "$results/$out.dat" using 0:2:xtic(1) with boxes notitle, "" using 0:(\$2 + 3):(sprintf("%.1f", \$2)) with labels notitle
-GP
-    mv "$results/$out.tmp" "$results/$out"
+    plot bars "$out" "$title" "$results/$out.dat"
     rm -f "$results/$out.dat"
 }
 if command -v gnuplot >/dev/null 2>&1; then
@@ -654,16 +607,30 @@ fi
 declare -A value=([preset]=$preset [seeds]=$seeds [date]=$(date -u +%Y-%m-%d) [machine]=$(uname -n) [cores]=$cores
     [cpu]=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown CPU)
     [build]=$B [runs_root]=$runs_root [genwiki_source]=$genwiki_source)
+# A name the file gets wrong stops the report (no partial RESULTS.md), naming its line ($where).
+known_run() { [ -n "$(dataset_of "$1")" ] || die "$where: no run '$1' in presets/catalogue.txt"; }
+known_measure() { # ID DIRECTION COLUMN
+    known_run "$1"
+    case "$2" in forward|backward|both) ;; *) die "$where: no direction '$2' (forward, backward, both)" ;; esac
+    [ -n "${column[$3]:-}" ] || die "$where: no column '$3' (EM, TOK, INC)"
+}
+known_condition() { # ID DIRECTION COLUMN OP VALUE TEXT...
+    known_measure "$1" "$2" "$3"
+    case "$4" in ">="|"<="|">") ;; *) die "$where: no comparison '$4' (>=, <=, >)" ;; esac
+    case "$5" in */*) known_run "$5" ;; *[!0-9.]*|"") die "$where: '$5' is neither a number nor a run" ;; esac
+    [ -n "${6:-}" ] || die "$where: the check has no text"
+}
 fill() { # LINE -> the line with its {name} and {ID DIRECTION COLUMN} filled in
     local line=$1 k
     for k in "${!value[@]}"; do line=${line//"{$k}"/"${value[$k]}"}; done
     while [[ $line =~ \{([^{} ]+/[^{} ]+)\ ([a-z]+)\ ([A-Z]+)\} ]]; do
-        line=${line/"${BASH_REMATCH[0]}"/"$(measure "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "$(column_of "${BASH_REMATCH[3]}")")"}
+        known_measure "${BASH_REMATCH[@]:1}"
+        line=${line/"${BASH_REMATCH[0]}"/"$(measure "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${column[${BASH_REMATCH[3]}]}")"}
     done
     printf '%s\n' "$line"
 }
 render() { # TEMPLATE: writes the report
-    local lines=() ids=() cells=() c=() g=() i line where label dir col out
+    local lines=() ids=() cells=() c=() g=() i k line where label dir col out file text
     mapfile -t lines <"$1"
     for ((i = 0; i < ${#lines[@]}; i++)); do
         line=${lines[i]}; where="$1 line $((i + 1))"
@@ -671,30 +638,36 @@ render() { # TEMPLATE: writes the report
         //*) ;;
         "|"*)   # a table line: the runs of its columns, a measured row, or markdown as it is
             IFS='|' read -r -a cells <<<"${line#|}"
-            for c in "${!cells[@]}"; do read -r cells[c] <<<"${cells[c]}"; done
-            if [ "${cells[0]}" = runs ]; then ids=("${cells[@]:1}")
+            for k in "${!cells[@]}"; do read -r "cells[k]" <<<"${cells[k]}"; done
+            if [ "${cells[0]}" = runs ]; then
+                ids=("${cells[@]:1}")
+                for k in "${ids[@]}"; do known_run "$k"; done
             elif [[ ${cells[0]} =~ ^(.*)\ \[([a-z]+)\ ([A-Z]+)\]$ ]]; then
-                label=${BASH_REMATCH[1]}; dir=${BASH_REMATCH[2]}; col=$(column_of "${BASH_REMATCH[3]}")
+                label=${BASH_REMATCH[1]} dir=${BASH_REMATCH[2]} col=${BASH_REMATCH[3]}
                 [ "$(( ${#cells[@]} - 1 ))" = "${#ids[@]}" ] || die "$where: ${#ids[@]} runs above, $(( ${#cells[@]} - 1 )) paper numbers"
+                known_measure "${ids[0]}" "$dir" "$col"
                 out="| $label |"
-                for ((c = 1; c < ${#cells[@]}; c++)); do out="$out $(measure "${ids[c - 1]}" "$dir" "$col") (${cells[c]}) |"; done
+                for ((k = 1; k < ${#cells[@]}; k++)); do out="$out $(measure "${ids[k - 1]}" "$dir" "${column[$col]}") (${cells[k]}) |"; done
                 echo "$out"
             else fill "$line"; fi ;;
-        "@provenance "*) provenance ${line#@provenance } ;;
+        "@provenance "*)
+            for k in ${line#@provenance }; do known_run "$k"; done
+            provenance ${line#@provenance } ;;
         "@check "*)
-            read -r -a c <<<"${line#@check }"
+            read -r -a c <<<"${line#@check }"; known_condition "${c[@]}"
             g=()
             if [[ ${lines[i + 1]:-} == "@given "* ]]; then
-                i=$((i + 1)); read -r -a g <<<"${lines[i]#@given }"
-                g=(given "${g[*]:5}" "${g[0]}" "${g[1]}" "$(column_of "${g[2]}")" "${g[3]}" "${g[4]}")
+                i=$((i + 1)); where="$1 line $((i + 1))"
+                read -r -a g <<<"${lines[i]#@given }"; known_condition "${g[@]}"
+                g=(given "${g[*]:5}" "${g[0]}" "${g[1]}" "${column[${g[2]}]}" "${g[3]}" "${g[4]}")
             fi
-            check "${c[*]:5}" "${c[0]}" "${c[1]}" "$(column_of "${c[2]}")" "${c[3]}" "${c[4]}" "${g[@]}" ;;
+            check "${c[*]:5}" "${c[0]}" "${c[1]}" "${column[${c[2]}]}" "${c[3]}" "${c[4]}" "${g[@]}" ;;
         "@given "*) die "$where: @given is not right after a @check" ;;
         "@why "*) why "${line#@why }" ;;
         "@image "*) line=${line#@image }
             if [ -f "$results/$fig${line##* }" ]; then echo; echo "![${line% *}]($fig${line##* })"; fi ;;
-        "@missing "*) read -r c g <<<"${line#@missing }"
-            if [ ! -f "$(fill "$c")" ]; then fill "$g"; fi ;;
+        "@missing "*) read -r file text <<<"${line#@missing }"
+            if [ ! -f "$(fill "$file")" ]; then fill "$text"; fi ;;
         @*) die "$where: no directive '${line%% *}' (see the file's first lines)" ;;
         *) fill "$line" ;;
         esac
