@@ -187,7 +187,7 @@ train_flags() { # ID DATASET -> the trainer's flags for that run
 # ============================================================================
 B=build
 if [ -x build/cuda/04_train_ar ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-    B=build/cuda   # the GPU build, on a machine with a GPU (README: "The GPU build")
+    B=build/cuda   # the GPU build, on a machine with a GPU (docs/gpu.md)
 fi
 # RUN_ALL_BUILD=build/emu: the trainers and 06_eval of the CUDA emulator's build,
 # that is the GPU code run on the CPU (very slow; for checking the GPU path
