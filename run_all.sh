@@ -2,23 +2,48 @@
 # run_all.sh -- reproduce every table and figure of the paper from nothing:
 # build, generate each task, tokenize, build the models, train every objective,
 # evaluate, and write results/RESULTS.md with each measured cell beside the
-# paper's number, plus the plots.
+# paper's number, plus the plots. For example: ./run_all.sh (the quick preset,
+# every table on a 2-core CPU); ./run_all.sh --preset long --table t1 (Table 1,
+# retrieval trained longer); ./run_all.sh --preset paper --dry-run (every run of
+# the paper preset, its configuration and an estimated GPU time).
 #
-#   ./run_all.sh                         the quick preset: every table, 2-core CPU
-#   ./run_all.sh --table t1              only the runs of Table 1 (retrieval rows
-#                                        and relationship rows)
-#   ./run_all.sh --preset long --table t1   the retrieval task trained longer
-#   ./run_all.sh --preset paper --dry-run   every run of the paper preset, its
-#                                        configuration and an estimated GPU time
-#   ./run_all.sh --help
+# usage: ./run_all.sh [options]
+#   --preset NAME      quick (default): every table at sizes for a 2-core CPU;
+#                      long: the same, retrieval with 3000 pairs trained longer;
+#                      paper: the paper's sizes where it gives them, for a GPU;
+#                      smoke: a few steps of everything (the tests use it)
+#   --table LIST       only the runs of these tables/figures, comma-separated:
+#                      t1 t2 t3 t5 t6 t7 t8 fig4a fig4bc fig5 fig7 fig8 fig9
+#   --tasks LIST       only these tasks: retrieval relationship bios wiki-same
+#                      wiki-different star two-token
+#   --objectives LIST  only these objectives: ar ar-rev-token ar-rev-entity
+#                      ar-rev-entity-nodelim mlm15 mlm40 mlm85 mlmu plm
+#   --seeds LIST       seeds, comma-separated (default 1); cells show the mean
+#   -j N               runs at once (default: one per core, one thread each; on
+#                      a machine with a GPU and the CUDA build: 1, on the GPU)
+#   --dry-run          list every selected run, its configuration and an
+#                      estimated GPU time; run nothing
+#   --slurm FILE       write a SLURM job-array script for the selected runs
+#                      instead of running them
+#   --run ID           run only TASK/OBJECTIVE (what the SLURM script calls)
+#   --report           only rewrite results/RESULTS.md and the plots
+#   --out DIR          put data/, runs/ and results/ under DIR (default: here)
+#   --gpu-flags FLAGS  the arithmetic of the GPU build, passed to every run's
+#                      trainer (and its resumption) and 06_eval: --matmul fp32|tf32|bf16,
+#                      --attention plain|fused, e.g. "--matmul tf32" (default:
+#                      none: plain fp32, as the CPU; on the CPU they change nothing)
+# Threads per run: OMP_NUM_THREADS (default: cores / N).
+# Writes: data/PRESET/, runs/PRESET/, results/RESULTS.md (or RESULTS-PRESET.md
+# for a preset other than quick), results/*.png (needs gnuplot).
 #
 # How it is organised (read top to bottom):
-#   1. options
-#   2. the catalogue: every run of every table, one line each
-#   3. the presets: data, model and training settings per task
+#   1. options (--help prints the usage above)
+#   2. the catalogue: every run of every table (presets/catalogue.txt)
+#   3. the presets: data, model and training settings per task (presets/PRESET.sh)
 #   4. preparing data, running one run, running many in parallel
 #   5. --dry-run and --slurm
-#   6. the report: RESULTS.md, the tables beside the paper's numbers, the plots
+#   6. the report: RESULTS.md rendered from report/tables.md (the tables, the
+#      paper's numbers, the checks), report/why-PRESET.md and report/figures.tsv
 #
 # A run lives in runs/PRESET/seedS/TASK/OBJECTIVE/. It is done when its eval.csv
 # exists; a rerun skips done runs and resumes a killed one from its last
@@ -29,50 +54,9 @@ cd "$(dirname "$0")"
 # ============================================================================
 # 1. options
 # ============================================================================
-preset=quick
-seeds=1
-jobs=""
-tables=""
-tasks=""
-objectives=""
-dry_run=0
-slurm_file=""
-only_run=""
-report_only=0
-out=.
-gpu_flags=
-usage() {
-    cat <<EOF
-usage: ./run_all.sh [options]
-  --preset NAME      quick (default): every table at sizes for a 2-core CPU;
-                     long: the same, retrieval with 3000 pairs trained longer;
-                     paper: the paper's sizes where it gives them, for a GPU;
-                     smoke: a few steps of everything (the tests use it)
-  --table LIST       only the runs of these tables/figures, comma-separated:
-                     t1 t2 t3 t5 t6 t7 t8 fig4a fig4bc fig5 fig7 fig8 fig9
-  --tasks LIST       only these tasks: retrieval relationship bios wiki-same
-                     wiki-different star two-token
-  --objectives LIST  only these objectives: ar ar-rev-token ar-rev-entity
-                     ar-rev-entity-nodelim mlm15 mlm40 mlm85 mlmu plm
-  --seeds LIST       seeds, comma-separated (default 1); cells show the mean
-  -j N               runs at once (default: one per core, one thread each; on
-                     a machine with a GPU and the CUDA build: 1, on the GPU)
-  --dry-run          list every selected run, its configuration and an
-                     estimated GPU time; run nothing
-  --slurm FILE       write a SLURM job-array script for the selected runs
-                     instead of running them
-  --run ID           run only TASK/OBJECTIVE (what the SLURM script calls)
-  --report           only rewrite results/RESULTS.md and the plots
-  --out DIR          put data/, runs/ and results/ under DIR (default: here)
-  --gpu-flags FLAGS  the arithmetic of the GPU build, passed to every run's
-                     trainer (and its resumption) and 06_eval: --matmul fp32|tf32|bf16,
-                     --attention plain|fused, e.g. "--matmul tf32" (default:
-                     none: plain fp32, as the CPU; on the CPU they change nothing)
-Threads per run: OMP_NUM_THREADS (default: cores / N).
-Writes: data/PRESET/, runs/PRESET/, results/RESULTS.md (or RESULTS-PRESET.md
-for a preset other than quick), results/*.png (needs gnuplot).
-EOF
-}
+preset=quick seeds=1 jobs="" out=. gpu_flags=   # the defaults; the selection and the mode:
+tables="" tasks="" objectives="" dry_run=0 slurm_file="" only_run="" report_only=0
+usage() { sed -n '/^# usage:/,/^#$/{ /^#$/d; s/^# \{0,1\}//; p; }' "$(basename "$0")"; }   # the usage at the top of this file
 while [ $# -gt 0 ]; do
     case "$1" in
         --preset) preset=${2:?--preset needs a value}; shift 2 ;;
@@ -108,45 +92,12 @@ done
 # ============================================================================
 # 2. the catalogue: every run, the data set it trains on, and where it appears
 # ============================================================================
-# run id (TASK/OBJECTIVE)          data set                         tables and figures
+# presets/catalogue.txt, one run a line: TASK/OBJECTIVE, DATASET, tables and figures.
 # An objective's trainer and flags are in objective_cmd below; "AR w/ reverse"
 # is AR trained on a data set with reversed copies (01_data --reverse).
-catalogue() {
-    cat <<'EOF'
-retrieval/ar                       retrieval                        t1 t5 fig9
-retrieval/ar-rev-token             retrieval-rev-token              t1 t5
-retrieval/mlm15                    retrieval                        t1 t5
-retrieval/mlm40                    retrieval                        t5
-retrieval/mlm85                    retrieval                        t5
-retrieval/mlmu                     retrieval                        t1 t5 fig9
-retrieval/plm                      retrieval                        t5
-relationship/ar                    relationship                     fig4bc
-relationship/ar-rev-entity         relationship-rev-entity          t1 t7
-relationship/ar-rev-entity-nodelim relationship-rev-entity-nodelim  t1 t7
-relationship/mlm15                 relationship                     t1 t7
-relationship/mlm40                 relationship                     t7
-relationship/mlm85                 relationship                     t7
-relationship/mlmu                  relationship                     t1 t7 fig4bc
-relationship/plm                   relationship                     t7
-bios/ar                            bios                             t2 t6 fig8
-bios/ar-rev-token                  bios-rev-token                   t2 t6
-bios/mlm15                         bios                             t2 t6 fig4a
-bios/mlm40                         bios                             t6 fig4a
-bios/mlm85                         bios                             t6 fig4a
-bios/plm                           bios                             t6
-bios/mlmu                          bios                             t2 t6 fig4a fig8
-wiki-same/ar                       wiki-same                        t3 t8 fig8
-wiki-same/mlm15                    wiki-same                        t3 t8
-wiki-same/mlmu                     wiki-same                        t3 t8 fig8
-wiki-different/ar                  wiki-different                   t8
-wiki-different/mlm15               wiki-different                   t8
-wiki-different/mlmu                wiki-different                   t8
-star/ar                            star                             fig5
-star/mlmu                          star                             fig5
-two-token/ar                       two-token                        fig7
-two-token/mlmu                     two-token                        fig7
-EOF
-}
+[ -f presets/catalogue.txt ] || die "presets/catalogue.txt: no such file (the catalogue of runs)"
+catalogue_lines=$(grep -Ev '^[[:space:]]*(#|$)' presets/catalogue.txt)
+catalogue() { echo "$catalogue_lines"; }
 
 # The trainer and the objective's flags. The rank sampler each one selects is
 # in 04_train_ar.cu / 05_train_mlmu.cu (README: "an objective is a choice of ranks").
@@ -187,149 +138,34 @@ for t in ${tasks//,/ }; do catalogue | awk -v t="$t" '{ split($1, a, "/"); if (a
 for o in ${objectives//,/ }; do objective_cmd "$o" >/dev/null; done
 
 # ============================================================================
-# 3. the presets
+# 3. the presets: presets/PRESET.sh
 # ============================================================================
-# For each data set: the 01_data flags (after --task) and the 02_tokenize flags.
-# For each task: the model, and the training flags of the AR runs and of the
-# masked/permutation runs (MLM-r, MLM-U and PLM share one setting, so they
-# differ only in their ranks). AR w/ reverse gets twice AR's steps (its data
-# set is twice as large; train_flags). Where the AR setting has fewer steps
-# than the masked one (quick retrieval: 700 against 6000), AR had reached its
-# forward accuracy; backward it stays at 0 as it trains on (README, "Choosing
-# the presets": 1000 steps; "Two-token retrieval": 6000).
-# The quick numbers were chosen by the measurements in README.md.
+# A preset fills these arrays, each indexed by a data set's settings key: its
+# task, "wiki" for both WikiReversal splits (settings_key below).
+#   data_flags   the 01_data flags, after --task      tok_flags  the 02_tokenize flags
+#   model        the 03_model flags: every objective of a task gets the same model
+#   train_ar     the trainer flags of the AR runs; AR w/ reverse gets twice the
+#                steps (train_flags). Where AR has fewer steps than the masked
+#                runs, it had reached its forward accuracy; backward it stays at 0.
+#   train_mlm    the flags of MLM-r, MLM-U and PLM: one setting, so that they
+#                differ only in their ranks
+#   mlmu_extra   flags MLM-U alone adds to train_mlm
+#   avg_len, vocab_est   mean tokens a sequence and vocabulary size, measured from
+#                the generated data (only for --dry-run's time estimate)
 declare -A data_flags tok_flags model train_ar train_mlm mlmu_extra avg_len vocab_est
 task_of() { case "$1" in wiki-*) echo wikireversal ;; *-rev-*) echo "${1%%-rev-*}" ;; *) echo "$1" ;; esac; }
 reverse_of() { case "$1" in *-rev-*) echo "--reverse ${1#*-rev-}" ;; esac; }
 settings_key() { case "$1" in wiki-*) echo wiki ;; *-rev-*) echo "${1%%-rev-*}" ;; *) echo "$1" ;; esac; }
-
-case "$preset" in
-quick|long)
-    # Sized for 60 minutes on 2 cores (-j 2, one thread a run): see README,
-    # "The quick preset". Retrieval, two-token and relationship runs hold out
-    # 10% of the training questions (--valid-fraction) and 06_eval scores the
-    # checkpoint that answers those best (best.ckpt), never chosen on test.
-    # The retrieval MLM-family runs evaluate an average of their weights
-    # (--ema 0.999): at lr 3e-3 the trained weights swing from one evaluation
-    # to the next, their average does not (README, "Retrieval trained longer").
-    # Retrieval trains on the questions of 80% of the pairs (the other 20% are
-    # the test): with 50% MLM-U learned the backward question only in some runs
-    # by step 6000, with 80% in every one we ran (README, "Retrieval, AR against
-    # MLM-U, in under 10 minutes").
-    # Two-token trains AR and MLM-U alike, with the retrieval MLM setting: 6000
-    # steps (2-4 minutes a run) take MLM-U to 90-99% backward; at 1500 steps it
-    # was still near 0-30% (README, "Two-token retrieval").
-    # Relationship: one token an entity, 2000 triples, the questions of 80% in
-    # training, and the question written "B => ?" (01_data --question-mark):
-    # without the "?" the answer sits where B's statement has B, and MLM-U
-    # answers an unseen question by copying that token (0% at 1000 and 3000
-    # triples); with it MLM-U reaches 99.5 / 89.5 at step 4000 of 6000, where a
-    # 4000-step schedule ended at 32 / 73, still learning (README, "Relationship").
-    # The AR runs peak by step 1000-1250 and then memorize (the validation-chosen
-    # checkpoint keeps the peak), so AR trains 1500 steps (AR w/ reverse 3000).
-    # Star: paths of 3 nodes (the first step is the goal's parent, one lookup
-    # back) and a 4-layer model: MLM-U 98-100% from step 1500, AR the Clever-Hans
-    # 50%; with 4-node paths the same model needs 16000 steps (README, "Star graph").
-    data_flags=(
-        [retrieval]="--pairs 3000 --query-fraction 0.8"
-        [two-token]="--pairs 1000"
-        [relationship]="--triples 2000 --entity-tokens 1 --question-mark --query-fraction 0.8"
-        [bios]="--people 500"
-        [wiki]="--min-relation-count 30"
-        [star]="--degree 2 --path-length 3 --nodes 30 --train-graphs 50000 --test-graphs 500"
-    )
-    tok_flags=([wiki]="--bpe 1024")
-    small="--layers 2 --heads 4 --embd 128"
-    model=([retrieval]="$small" [two-token]="$small" [relationship]="$small" [bios]="$small" [wiki]="$small"
-           [star]="--layers 4 --heads 4 --embd 128")
-    train_ar=(
-        [retrieval]="--steps 700 --batch 256 --lr 3e-3 --warmup 50 --min-lr-frac 0.5 --eval-every 100 --valid-fraction 0.1"
-        [two-token]="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
-        [relationship]="--steps 1500 --batch 128 --lr 3e-3 --warmup 100 --eval-every 250 --valid-fraction 0.1"
-        [bios]="--steps 100 --batch 64 --lr 3e-3 --warmup 10 --eval-every 25 --eval-limit 500"
-        [wiki]="--steps 80 --batch 64 --lr 3e-3 --warmup 8 --eval-every 20"
-        [star]="--steps 2000 --batch 64 --lr 1e-3 --warmup 100 --eval-every 250"
-    )
-    train_mlm=(
-        [retrieval]="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
-        [two-token]="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
-        [relationship]="--steps 6000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 500 --valid-fraction 0.1 --ema 0.999"
-        [bios]="--steps 100 --batch 64 --lr 3e-3 --warmup 10 --eval-every 25 --eval-limit 500"
-        [wiki]="--steps 80 --batch 64 --lr 3e-3 --warmup 8 --eval-every 20"
-        [star]="--steps 2000 --batch 64 --lr 1e-3 --warmup 100 --eval-every 250"
-    )
-    # MLM-U alone, on retrieval: the loss weights of Eq. 5 (--elbo), which
-    # learned the backward question in every quick retrieval run measured
-    # (6 of 6), where the plain mean over masked tokens did in 6 of 7. On
-    # two-token --elbo did worse (backward 57.8 against 98.6 on seed 2), so
-    # there MLM-U keeps the plain mean (README, "The quick preset"). The long
-    # preset's 18000-step retrieval run was measured without it and keeps that.
-    if [ "$preset" = quick ]; then mlmu_extra=([retrieval]="--elbo"); fi
-    if [ "$preset" = long ]; then
-        # the retrieval task of issue 2's long setting: 3000 pairs, half of them
-        # with training questions, MLM trained 18000 steps; the checkpoint
-        # chosen on held-out training questions
-        data_flags[retrieval]="--pairs 3000"
-        train_ar[retrieval]="--steps 3000 --batch 256 --lr 3e-3 --warmup 50 --eval-every 250 --valid-fraction 0.1"
-        train_mlm[retrieval]="--steps 18000 --batch 128 --lr 3e-3 --warmup 200 --eval-every 1000 --valid-fraction 0.1 --ema 0.999"
-    fi
-    ;;
-paper)
-    # The paper's sizes where it gives them (Appendix E.3, G): the 12-layer,
-    # 9-head, 576-wide encoder-decoder; BioS with 10k people; WikiReversal with
-    # lr 5e-5 for MLM-U, 3e-4 for AR and MLM, 1% warmup, 1500 epochs. Where it
-    # does not (retrieval, relationship, star sizes), our documented choices.
-    data_flags=(
-        [retrieval]="--pairs 10000"
-        [two-token]="--pairs 10000"
-        [relationship]="--triples 10000 --question-mark"
-        [bios]="--people 10000"
-        [wiki]="--min-relation-count 30"
-        [star]="--degree 2 --path-length 5 --nodes 50 --train-graphs 200000 --test-graphs 1000"
-    )
-    tok_flags=([bios]="--bpe 4096" [wiki]="--bpe 8192")
-    big="--layers 12 --heads 9 --embd 576"
-    model=([retrieval]="$big" [two-token]="$big" [relationship]="$big" [bios]="$big" [wiki]="$big" [star]="$big")
-    train_ar=(
-        [retrieval]="--steps 20000 --batch 256 --lr 3e-4 --warmup 200 --wd 0.01 --eval-every 1000"
-        [two-token]="--steps 20000 --batch 256 --lr 3e-4 --warmup 200 --wd 0.01 --eval-every 1000"
-        [relationship]="--steps 20000 --batch 256 --lr 3e-4 --warmup 200 --wd 0.01 --eval-every 1000"
-        [bios]="--steps 60000 --batch 256 --lr 3e-4 --warmup 600 --wd 0.01 --eval-every 2000 --eval-limit 2000"
-        [wiki]="--steps 7000 --batch 256 --lr 3e-4 --warmup 70 --wd 0.01 --eval-every 500"
-        [star]="--steps 40000 --batch 256 --lr 3e-4 --warmup 400 --wd 0.01 --eval-every 2000"
-    )
-    train_mlm=(
-        [retrieval]="--steps 60000 --batch 256 --lr 1e-4 --warmup 600 --wd 0 --eval-every 2000"
-        [two-token]="--steps 60000 --batch 256 --lr 1e-4 --warmup 600 --wd 0 --eval-every 2000"
-        [relationship]="--steps 60000 --batch 256 --lr 1e-4 --warmup 600 --wd 0 --eval-every 2000"
-        [bios]="--steps 120000 --batch 256 --lr 1e-4 --warmup 1200 --wd 0 --eval-every 4000 --eval-limit 2000"
-        [wiki]="--steps 7000 --batch 256 --lr 5e-5 --warmup 70 --wd 0 --eval-every 500"
-        [star]="--steps 80000 --batch 256 --lr 1e-4 --warmup 800 --wd 0 --eval-every 4000"
-    )
-    ;;
-smoke)
-    # a few steps of every run: checks the whole sweep and report end to end
-    data_flags=(
-        [retrieval]="--pairs 40" [two-token]="--pairs 40" [relationship]="--triples 40 --question-mark"
-        [bios]="--people 40" [wiki]="--min-relation-count 30" [star]="--train-graphs 60 --test-graphs 20"
-    )
-    tok_flags=([wiki]="--bpe 300")
-    tiny="--layers 1 --heads 2 --embd 16"
-    model=([retrieval]="$tiny" [two-token]="$tiny" [relationship]="$tiny" [bios]="$tiny" [wiki]="$tiny" [star]="$tiny")
-    steps="--steps 6 --batch 8 --lr 3e-3 --warmup 2 --eval-every 3 --eval-limit 20"
-    train_ar=([retrieval]="$steps" [two-token]="$steps" [relationship]="$steps" [bios]="$steps" [wiki]="$steps" [star]="$steps")
-    for k in "${!train_ar[@]}"; do train_mlm[$k]=${train_ar[$k]}; done
-    ;;
-esac
-# Mean tokens per sequence and vocabulary size of each task at this preset
-# (measured from the generated data; used only by --dry-run's time estimate).
-avg_len=([retrieval]=8 [two-token]=6 [relationship]=5 [bios]=40 [wiki]=25 [star]=28)
-vocab_est=([retrieval]=12007 [two-token]=2007 [relationship]=6006 [bios]=1300 [wiki]=1024 [star]=60)
-[ "$preset" = long ] && vocab_est[retrieval]=12007
-if [ "$preset" = paper ]; then
-    avg_len[bios]=50; avg_len[wiki]=35; avg_len[star]=47
-    vocab_est=([retrieval]=40007 [two-token]=20007 [relationship]=60006 [bios]=4096 [wiki]=8192 [star]=60)
-fi
+[ -f "presets/$preset.sh" ] || die "presets/$preset.sh: no such file (the settings of the '$preset' preset)"
+# shellcheck source=presets/quick.sh
+source "presets/$preset.sh"
+for key in $(catalogue | while read -r _ ds _; do settings_key "$ds"; done | sort -u); do
+    for setting in data_flags model train_ar train_mlm avg_len vocab_est; do
+        declare -n values=$setting
+        [ -n "${values[$key]:-}" ] || die "presets/$preset.sh: no ${setting}[$key] (every task needs one)"
+    done
+done
+unset -n values
 
 train_flags() { # ID DATASET -> the trainer's flags for that run
     local id=$1 ds=$2 key flags steps
@@ -351,7 +187,7 @@ train_flags() { # ID DATASET -> the trainer's flags for that run
 # ============================================================================
 B=build
 if [ -x build/cuda/04_train_ar ] && command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-    B=build/cuda   # the GPU build, on a machine with a GPU (README: "The GPU build")
+    B=build/cuda   # the GPU build, on a machine with a GPU (docs/gpu.md)
 fi
 # RUN_ALL_BUILD=build/emu: the trainers and 06_eval of the CUDA emulator's build,
 # that is the GPU code run on the CPU (very slow; for checking the GPU path
@@ -379,7 +215,6 @@ data_flags_of() { # DATASET SEED -> the 01_data flags that make it
 }
 # data_version: raise it when 01_data or 02_tokenize make other data from the
 # same flags, so that data sets (and the runs on them) made before are remade.
-# 2: the reversed copy of a query keeps its direction (2026-12-02).
 data_version=2
 data_config() { # DATASET SEED -> one line naming how the data set is made
     echo "data v$data_version: 01_data $(data_flags_of "$1" "$2") | 02_tokenize ${tok_flags[$(settings_key "$1")]:-}"
@@ -461,18 +296,13 @@ run_one() {
 # FLOPs per trained token ~ 6 x (the two streams' matrices, 2 x L x 12 C^2, and
 # the tied output layer V x C); tokens = steps x batch x mean sequence length.
 # The rate, 20 TFLOP/s, is 30% of an H100's fp32-with-TF32 dense peak (~67
-# TFLOP/s): issue 3's target, not a measurement (no GPU run is recorded yet).
+# TFLOP/s): an assumed target, not a measurement.
 gpu_tflops=20
-estimate_gpu_seconds() { # ID DATASET
-    local key flags steps batch L C
-    key=$(settings_key "$2")
-    flags="${model[$key]} $(train_flags "$1" "$2")"
-    steps=$(sed -n 's/.*--steps \([0-9]*\).*/\1/p' <<<"$flags")
-    batch=$(sed -n 's/.*--batch \([0-9]*\).*/\1/p' <<<"$flags")
-    L=$(sed -n 's/.*--layers \([0-9]*\).*/\1/p' <<<"$flags")
-    C=$(sed -n 's/.*--embd \([0-9]*\).*/\1/p' <<<"$flags")
-    awk -v s="$steps" -v b="$batch" -v L="$L" -v C="$C" -v V="${vocab_est[$key]}" -v T="${avg_len[$key]}" -v r="$gpu_tflops" \
-        'BEGIN { printf "%.0f", s * b * T * 6 * (2 * L * 12 * C * C + V * C) / (r * 1e12) }'
+estimate_gpu_seconds() { # ID DATASET: reads --steps, --batch, --layers and --embd from the run's flags
+    local key; key=$(settings_key "$2")
+    awk -v V="${vocab_est[$key]}" -v T="${avg_len[$key]}" -v r="$gpu_tflops" '{ for (i = 1; i < NF; i++) f[$i] = $(i + 1) }
+        END { s = f["--steps"]; b = f["--batch"]; L = f["--layers"]; C = f["--embd"]
+              printf "%.0f", s * b * T * 6 * (2 * L * 12 * C * C + V * C) / (r * 1e12) }' <<<"${model[$key]} $(train_flags "$1" "$2")"
 }
 fmt_time() { awk -v s="$1" 'BEGIN { if (s < 120) printf "%ds", s; else if (s < 7200) printf "%.0fm", s / 60; else printf "%.1fh", s / 3600 }'; }
 
@@ -607,6 +437,7 @@ if [ "$report_only" = 0 ]; then
     [ -n "$only_run" ] && exit $(( failed > 0 ))
 fi
 
+
 # ============================================================================
 # 6. the report: results/RESULTS.md and the plots
 # ============================================================================
@@ -614,7 +445,9 @@ fi
 # the run's eval.csv (exact match %, token accuracy % or incorrect-inference %,
 # by direction), and the paper's number. A missing run shows "-". Under each
 # table: the runs behind it (seeds, steps, batch, lr, evaluated step, wall
-# time) and the checks of the paper's pattern, shown or NOT shown.
+# time) and the checks of the paper's pattern, shown or NOT shown. What the
+# report says, its tables and their paper numbers, and its checks are in
+# report/tables.md; this section measures and renders them.
 results=$out/results
 report=$results/RESULTS.md
 [ "$preset" = quick ] || report=$results/RESULTS-$preset.md
@@ -627,6 +460,8 @@ dataset_of() { catalogue | awk -v id="$1" '$1 == id { print $2 }'; }
 run_current() { run_is_done "$1" "$2" "$(dataset_of "$1")"; }   # ID SEED
 # (one_seed=S limits a measurement to that seed; the checks use it to test each seed)
 eval_files() { local s; for s in ${one_seed:-$seed_list}; do run_current "$1" "$s" && echo "$runs_root/seed$s/$1/eval.csv"; done; return 0; }
+# eval.csv's columns, by the names report/tables.md uses
+declare -A column=([EM]=6 [TOK]=7 [INC]=9)   # exact match, token accuracy, incorrect inference
 # measure ID DIRECTION COLUMN: mean over seeds; DIRECTION "both" averages forward and backward
 measure() {
     local files
@@ -636,20 +471,10 @@ measure() {
     awk -F, -v d="$2" -v c="$3" 'FNR > 1 && ($4 == d || (d == "both" && ($4 == "forward" || $4 == "backward")) || (d == "forward" && $4 == "none")) { s += $c; n++ }
         END { if (n) printf "%.1f", s / n; else printf "-" }' $files
 }
-cell() { echo "$(measure "$1" "$2" "$3") ($4)"; }
-# row LABEL DIRECTION COLUMN ID:PAPER ...  -> one markdown table row
-row() {
-    local label=$1 dir=$2 col=$3 spec out
-    shift 3
-    out="| $label |"
-    for spec in "$@"; do out="$out $(cell "${spec%%:*}" "$dir" "$col" "${spec#*:}") |"; done
-    echo "$out"
-}
-header() { local h="| |" s="|---|" c; for c in "$@"; do h="$h $c |"; s="$s---|"; done; echo "$h"; echo "$s"; }
 
 # provenance ID ...: the runs behind a table
 provenance() {
-    local id s dir steps batch lr step secs
+    local id s dir step secs
     echo
     echo "<details><summary>runs behind this table</summary>"
     echo
@@ -711,277 +536,145 @@ check() {
     else echo "- **NOT shown**: $text (${ab% *}, wanted $op ${ab#* }$extra)"; fi
     not_shown=$((not_shown + 1))
 }
-# why TABLE: after a table's checks, if one was NOT shown, what the measurements
-# say about why, at this preset (README, "Results", has the runs behind these)
+# why KEY: after a table's checks, if one was NOT shown, what the measurements
+# say about why at this preset: KEY's note in report/why-PRESET.md, its lines
+# joined into one paragraph (a preset without that file has no notes)
 not_shown=0
 why() {
-    local note=""
-    if [ "$not_shown" -gt 0 ] && [ "$preset" = quick ]; then
-        case "$1" in
-        retrieval) note="Measured 2026-12-02 with the questions of 80% of the pairs in training: MLM-U with the loss weights of Eq. 5 (--elbo, as here) passed the quick target (>= 80 / >= 50) in all 6 of its 6000-step runs (seeds 1-5, seed 1 on one and on two threads: backward 73-98), and with the plain mean over masked tokens in 6 of 7; the seventh stalled from step 2500 at about 50 / 37 (README, 'The quick preset'). At this budget whether MLM-U learns to read an unseen pair's statement can depend on the run. Fixed-rate MLM does far better on this task at this scale than in the paper (MLM 40% 100 / 96.8 on seed 1, against the paper's 17 / 16), so a check that MLM-U beats a fixed rate can fail here; we have not found what makes the paper's MLM runs so much weaker. PLM and MLM 85% peak early (PLM 100 / 90.7 at step 2000) and fall as the learning rate decays; the validation-chosen checkpoint keeps the peak." ;;
-        relationship) note="MLM-U answers both ways at this budget (99.5 / 89.5 at step 4000 of a 6000-step run, docs/cpu-scale-tries, 'Relationship'). AR w/ reverse (entity) and MLM 15% get the same data and model; where entity reversal falls short of the paper's 100 backward, its curve (curves-relationship.png) shows whether it learned and then memorized, as it did at 1000 triples (62% backward at step 1000, under 1% from step 3000). Without the question's '?' token (01_data --question-mark) MLM-U copies the statement's token at the answer's position and answers 0%." ;;
-        bios) note="100 steps (about 6 epochs of 500 biographies) are far too few to learn the biographies; the paper trains for many times the epochs that forward retrieval needs, and its backward accuracy keeps rising long after. MLM-U trained 3000 steps (32 minutes of a core) answers 0.0 / 3.2 while memorizing the training questions (docs/cpu-scale-tries)." ;;
-        wiki) note="80 steps (4 epochs) of 384 passages and their 796 training questions, from scratch, with a 2-layer model: nothing is learned yet. The paper trains a 109M model for 1500 epochs. Trained 2000 steps (about 28 minutes of a core each, docs/cpu-scale-tries), AR memorizes the training questions and answers 0.0 / 1.0 of the 99 test questions a direction, MLM-U 0.0 / 0.0." ;;
-        star) note="The star graph here has 3-node paths (the paper: 5) and a 4-layer model: MLM-U 98-100% from step 1500 and AR at the Clever-Hans 50% in the runs behind this preset (docs/cpu-scale-tries, 'Star graph with 3-node paths'). With 4-node paths the same model needs about 16000 steps (AR 53.6, MLM-U 99.4); with 2 layers neither path length gets past 50%." ;;
-        two-token) note="Measured 2026-12-02 with these flags (6000 steps), MLM-U answered 90.8, 98.6 and 99.4% of the backward questions on seeds 1-3, passing 50% between steps 2000 and 2500, and AR 0.0 (README, 'Two-token retrieval (Figure 7): 6000 steps'). A run that falls short of that is one these measurements did not see: its curves (Figure 7) show where it stopped." ;;
-        esac
+    local note="" notes=report/why-$preset.md
+    if [ "$not_shown" -gt 0 ] && [ -f "$notes" ]; then
+        note=$(awk -v k="$1" '/^\/\// { next } /^## / { on = ($2 == k); next } on && NF { printf "%s%s", sep, $0; sep = " " }' "$notes")
     fi
-    [ -n "$note" ] && { echo; echo "*Why, at the quick scale:* $note"; }
+    if [ -n "$note" ]; then echo; echo "*Why, at the $preset scale:* $note"; fi
     not_shown=0
-    return 0
 }
 
-EM=6; TOK=7; INC=9   # eval.csv columns: exact match, token accuracy, incorrect inference
-
 # ---- the plots (gnuplot; where it is missing the tables still come out) ----
-# curves OUT TITLE XCOL XLABEL RUN:LABEL ...: test exact match (log.csv columns
-# 7 forward, 8 backward) of the first seed's run, against column XCOL
-# (1 = optimizer step, 6 = elapsed wall-clock seconds)
+# report/figures.tsv lists them, report/*.gp draws each kind; from the first seed's runs.
 first_seed=${seed_list%% *}
 fig=""; [ "$preset" = quick ] || fig="$preset-"   # plot file prefix: results/[PRESET-]figN.png
+plot() { # KIND OUT ARG...: report/KIND.gp draws results/OUT
+    gnuplot -c "report/$1.gp" "$results/$2.tmp" "${@:3}" && mv "$results/$2.tmp" "$results/$2"
+}
+# curves OUT TITLE XCOL XLABEL RUN:LABEL ...: test exact match (log.csv columns
+# 7 forward, 8 backward; the star graph has no backward) of each run, against column XCOL
 curves() {
-    local out=$1 title=$2 xcol=$3 xlabel=$4 spec plot="" f
+    local out=$1 title=$2 xcol=$3 xlabel=$4 spec lines="" f
     shift 4
     for spec in "$@"; do
         f=$runs_root/seed$first_seed/${spec%%:*}/log.csv
         [ -f "$f" ] && run_current "${spec%%:*}" "$first_seed" || continue
-        plot="$plot${plot:+, }'$f' using $xcol:(strcol(7) eq \"\" ? NaN : \$7) with linespoints title '${spec#*:} forward'"
-        [ "${spec%%/*}" = star ] || plot="$plot, '$f' using $xcol:(strcol(8) eq \"\" ? NaN : \$8) with linespoints dt 2 title '${spec#*:} backward'"
+        lines="$lines${lines:+, }'$f' using $xcol:(strcol(7) eq \"\" ? NaN : \$7) with linespoints title '${spec#*:} forward'"
+        [ "${spec%%/*}" = star ] || lines="$lines, '$f' using $xcol:(strcol(8) eq \"\" ? NaN : \$8) with linespoints dt 2 title '${spec#*:} backward'"
     done
-    [ -n "$plot" ] || return 0
-    gnuplot <<GP
-set terminal pngcairo size 900,500 noenhanced
-set output "$results/$out.tmp"
-set datafile separator ","
-set title "$title"
-set xlabel "$xlabel"; set ylabel "test exact match (%)"; set yrange [0:100]; set key outside right
-plot $plot
-GP
-    mv "$results/$out.tmp" "$results/$out"
+    [ -z "$lines" ] || plot curves "$out" "$title" "$xlabel" "$lines"
 }
-# pca OUT TITLE RUN: the entity PCA of 06_eval --pca, colored by entity and split
+# pca_plot OUT TITLE RUN: the entity PCA of 06_eval --pca
 pca_plot() {
-    local f=$runs_root/seed$first_seed/$3/pca.csv var
+    local f=$runs_root/seed$first_seed/$3/pca.csv
     [ -f "$f" ] && run_current "$3" "$first_seed" || return 0
-    var=$(sed -n 's/.*(together \([0-9.]*%\)).*/\1/p' "$f")
-    gnuplot <<GP
-set terminal pngcairo size 700,600 noenhanced
-set output "$results/$1.tmp"
-set datafile separator ","
-set title "$2 (explained variance $var)"
-set xlabel "PC 1"; set ylabel "PC 2"; set key outside bottom center horizontal
-plot for [q in "train test"] for [e in "A B C"] "$f" using (strcol(2) eq q && strcol(3) eq e ? \$4 : NaN):5 \
-     with points pt (q eq "train" ? 7 : 6) ps 0.5 title sprintf("%s - entity %s", q, e)
-GP
-    mv "$results/$1.tmp" "$results/$1"
+    plot pca "$1" "$2" "$f" "$(sed -n 's/.*(together \([0-9.]*%\)).*/\1/p' "$f")"
+}
+# bars OUT TITLE RUN:LABEL ...: each run's backward exact match, one bar a run
+bars() {
+    local out=$1 title=$2 spec v data=""
+    shift 2
+    for spec in "$@"; do
+        v=$(measure "${spec%%:*}" backward "${column[EM]}")
+        [ "$v" = "-" ] || data="$data\"${spec#*:}\" $v\n"
+    done
+    [ -n "$data" ] || return 0
+    printf "%b" "$data" >"$results/$out.dat"
+    plot bars "$out" "$title" "$results/$out.dat"
+    rm -f "$results/$out.dat"
 }
 if command -v gnuplot >/dev/null 2>&1; then
-    curves ${fig}fig7-two-token.png "Figure 7: two-token retrieval" 1 "optimizer step" two-token/ar:AR two-token/mlmu:MLM-U
-    curves ${fig}fig8-bios.png "Figure 8: BioS" 1 "optimizer step" bios/ar:AR bios/mlmu:MLM-U
-    curves ${fig}fig8-wiki.png "Figure 8: WikiReversal (same split)" 1 "optimizer step" wiki-same/ar:AR wiki-same/mlmu:MLM-U
-    curves ${fig}fig9-wallclock.png "Figure 9: retrieval, accuracy against training time" 6 "training wall-clock (s)" \
-        retrieval/ar:AR retrieval/mlmu:MLM-U
-    curves ${fig}fig5-star.png "Figure 5: star graph, full-path exact match" 1 "optimizer step" star/ar:AR star/mlmu:MLM-U
-    curves ${fig}curves-relationship.png "Relationship (Table 1 bottom): test exact match during training" 1 "optimizer step" \
-        relationship/ar-rev-entity:"AR w/ reverse (entity)" relationship/mlmu:MLM-U relationship/mlm15:"MLM 15%"
-    curves ${fig}curves-retrieval.png "Retrieval (Table 1 top): test exact match during training" 1 "optimizer step" \
-        retrieval/ar:AR retrieval/mlmu:MLM-U retrieval/mlm15:"MLM 15%"
-    pca_plot ${fig}fig4b-pca-ar.png "Figure 4b: AR, relationship entities" relationship/ar
-    pca_plot ${fig}fig4c-pca-mlmu.png "Figure 4c: MLM-U, relationship entities" relationship/mlmu
-    bars=""
-    for o in mlm15:"MLM 15%" mlm40:"MLM 40%" mlm85:"MLM 85%" mlmu:"MLM-U"; do
-        v=$(measure "bios/${o%%:*}" backward $EM)
-        [ "$v" = "-" ] || bars="$bars\"${o#*:}\" $v\n"
-    done
-    if [ -n "$bars" ]; then
-        printf "%b" "$bars" >"$results/fig4a.dat"
-        gnuplot <<GP
-set terminal pngcairo size 600,400 noenhanced
-set output "$results/${fig}fig4a-bios-masking-rate.png.tmp"
-set title "Figure 4a: BioS backward exact match"
-set ylabel "exact match (%)"; set yrange [0:100]; set style fill solid 0.6; set boxwidth 0.6
-plot "$results/fig4a.dat" using 0:2:xtic(1) with boxes notitle, "" using 0:(\$2 + 3):(sprintf("%.1f", \$2)) with labels notitle
-GP
-        mv "$results/${fig}fig4a-bios-masking-rate.png.tmp" "$results/${fig}fig4a-bios-masking-rate.png"
-        rm -f "$results/fig4a.dat"
-    fi
+    while IFS=$'\t' read -r -a f; do
+        case "${f[0]}" in ""|"#"*) continue ;; esac
+        case "${f[1]}" in
+            curves) curves "$fig${f[0]}" "${f[4]}" "${f[2]}" "${f[3]}" "${f[@]:5}" ;;
+            pca) pca_plot "$fig${f[0]}" "${f[4]}" "${f[5]}" ;;
+            bars) bars "$fig${f[0]}" "${f[4]}" "${f[@]:5}" ;;
+            *) die "report/figures.tsv: '${f[0]}' has no kind '${f[1]}' (curves, pca, bars)" ;;
+        esac
+    done <report/figures.tsv
     plots=made
 else
     plots="skipped: gnuplot not found (apt-get install gnuplot-nox); the tables are complete without them"
 fi
 
-# ---- RESULTS.md ----
-{
-echo "# Results: the paper's tables, measured (\`$preset\` preset)"
-echo
-echo "Written by \`./run_all.sh --preset $preset --seeds $seeds\` on $(date -u +%Y-%m-%d), $(uname -n),"
-echo "$cores cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown CPU)), binaries: \`$B\`."
-echo "Every cell: **measured (paper)**, in %, the mean over seeds $seeds; \"-\" = not run."
-echo "Measured: greedy left-to-right decoding of the test questions (\`06_eval\`), exact match"
-echo "unless the table says otherwise. The runs, their flags and wall times are under each table;"
-echo "each run's files are in \`$runs_root/seedS/TASK/OBJECTIVE/\`."
-echo
-
-echo "## Table 1 (top): retrieval task, exact match"
-echo
-header "AR" "AR w/ reverse (token)" "MLM 15%" "MLM-U"
-q=retrieval
-row forward forward $EM $q/ar:100 $q/ar-rev-token:100 $q/mlm15:21 $q/mlmu:100
-row backward backward $EM $q/ar:0 $q/ar-rev-token:0 $q/mlm15:22 $q/mlmu:100
-provenance retrieval/ar retrieval/ar-rev-token retrieval/mlm15 retrieval/mlmu
-echo
-check "AR answers forward" retrieval/ar forward $EM ">=" 90
-check "AR fails backward (the reversal curse)" retrieval/ar backward $EM "<=" 10 given "AR answers forward" retrieval/ar forward $EM ">=" 90
-check "AR w/ reverse (token) still fails backward (Table 1; but see the note below)" retrieval/ar-rev-token backward $EM "<=" 10 given "it answers forward" retrieval/ar-rev-token forward $EM ">=" 80
-check "MLM-U answers forward" retrieval/mlmu forward $EM ">=" 80
-check "MLM-U answers backward" retrieval/mlmu backward $EM ">=" 50
-check "MLM-U beats fixed-rate MLM (15%) backward" retrieval/mlmu backward $EM ">" retrieval/mlm15 given "MLM-U answers backward" retrieval/mlmu backward $EM ">=" 50
-why retrieval
-echo
-echo "*The paper on AR w/ reverse (token) here:* Table 1 gives it 0 backward, but the paper's own"
-echo "summary (Table 4, Appendix C) marks it as answering the retrieval task in both directions, and"
-echo "says that reversing tokens \"can aid backwards retrieval for single token lookups\". Every token"
-echo "of this task belongs to one entity, so a reversed statement \"v2 v1 : k2 k1\" already teaches"
-echo "which key tokens go with which value tokens; the training questions teach the order. With half"
-echo "the pairs' questions in training it answered 62.5% backward here (README, \"Before: the"
-echo "retrieval rows\"); with 80% of them, and twice AR's steps, 6.8% and 21.3% in two quick sweeps"
-echo "on two machines (same seed and flags): how much it answers backward is not a stable number here."
-echo
-
-echo "## Table 1 (bottom) and Table 7: relationship task"
-echo
-echo "Exact match; incorrect inference = answers that are the swapped entity (mean of both directions)."
-echo
-header "AR w/ reverse (entity)" "AR w/ reverse (entity)*" "MLM 15%" "MLM 40%" "MLM 85%" "MLM-U" "PLM"
-r="relationship"
-row forward forward $EM $r/ar-rev-entity:100 $r/ar-rev-entity-nodelim:54 $r/mlm15:24 $r/mlm40:77 $r/mlm85:2 $r/mlmu:100 $r/plm:100
-row backward backward $EM $r/ar-rev-entity:100 $r/ar-rev-entity-nodelim:53 $r/mlm15:19 $r/mlm40:35 $r/mlm85:1 $r/mlmu:100 $r/plm:100
-row "incorrect inference" both $INC $r/ar-rev-entity:0 $r/ar-rev-entity-nodelim:44 $r/mlm15:0 $r/mlm40:1 $r/mlm85:0 $r/mlmu:0 $r/plm:0
-echo
-echo "\\* without the delimiter tokens \`[ent] [/ent]\`. Plain AR (not in the paper's table, for Figure 4b):"
-echo "forward $(measure $r/ar forward $EM), backward $(measure $r/ar backward $EM), incorrect inference $(measure $r/ar both $INC)."
-provenance $r/ar-rev-entity $r/ar-rev-entity-nodelim $r/mlm15 $r/mlm40 $r/mlm85 $r/mlmu $r/plm $r/ar
-echo
-check "entity reversal with delimiters answers backward" $r/ar-rev-entity backward $EM ">=" 80
-check "entity reversal without delimiters makes incorrect inferences" $r/ar-rev-entity-nodelim both $INC ">=" 20
-check "MLM-U answers forward" $r/mlmu forward $EM ">=" 80
-check "MLM-U answers backward" $r/mlmu backward $EM ">=" 50
-check "MLM-U makes few incorrect inferences" $r/mlmu both $INC "<=" 5 given "MLM-U answers (both directions)" $r/mlmu both $EM ">=" 50
-check "MLM-U beats MLM 15% backward" $r/mlmu backward $EM ">" $r/mlm15 given "MLM-U answers backward" $r/mlmu backward $EM ">=" 50
-why relationship
-echo
-
-echo "## Table 5: retrieval task, every objective, per-token accuracy"
-echo
-echo "The paper's caption says per-token accuracy; its numbers are those of Table 1's exact match."
-echo "Both are measured here: token accuracy first, exact match below."
-echo
-header "AR" "AR w/ reverse" "MLM 15%" "MLM 40%" "MLM 85%" "MLM-U" "PLM"
-row "forward (token acc.)" forward $TOK $q/ar:100 $q/ar-rev-token:100 $q/mlm15:21 $q/mlm40:17 $q/mlm85:27 $q/mlmu:100 $q/plm:100
-row "backward (token acc.)" backward $TOK $q/ar:0 $q/ar-rev-token:0 $q/mlm15:22 $q/mlm40:16 $q/mlm85:28 $q/mlmu:100 $q/plm:100
-row "forward (exact match)" forward $EM $q/ar:100 $q/ar-rev-token:100 $q/mlm15:21 $q/mlm40:17 $q/mlm85:27 $q/mlmu:100 $q/plm:100
-row "backward (exact match)" backward $EM $q/ar:0 $q/ar-rev-token:0 $q/mlm15:22 $q/mlm40:16 $q/mlm85:28 $q/mlmu:100 $q/plm:100
-provenance $q/mlm40 $q/mlm85 $q/plm
-echo
-check "PLM answers backward" $q/plm backward $EM ">=" 50
-check "MLM-U beats MLM 40% backward" $q/mlmu backward $EM ">" $q/mlm40 given "MLM-U answers backward" $q/mlmu backward $EM ">=" 50
-check "MLM-U beats MLM 85% backward" $q/mlmu backward $EM ">" $q/mlm85 given "MLM-U answers backward" $q/mlmu backward $EM ">=" 50
-why retrieval
-echo
-
-echo "## Table 2 and Table 6: BioS, birth date <-> full name, exact match"
-echo
-echo "Forward: full name -> birth date; backward: birth date -> full name."
-echo "Table 6 gives fractions; shown here as %."
-echo
-header "AR" "AR w/ reverse" "MLM 15%" "MLM 40%" "MLM 85%" "PLM" "MLM-U"
-b=bios
-row forward forward $EM $b/ar:100 $b/ar-rev-token:100 $b/mlm15:0 $b/mlm40:8 $b/mlm85:4 $b/plm:100 $b/mlmu:100
-row backward backward $EM $b/ar:0 $b/ar-rev-token:0 $b/mlm15:0 $b/mlm40:8 $b/mlm85:8 $b/plm:72 $b/mlmu:68
-echo
-echo "(Table 2 gives MLM 8 forward, 0 backward, and MLM-U 100 / 68.)"
-provenance $b/ar $b/ar-rev-token $b/mlm15 $b/mlm40 $b/mlm85 $b/plm $b/mlmu
-echo
-check "AR answers forward" $b/ar forward $EM ">=" 90
-check "AR fails backward" $b/ar backward $EM "<=" 10 given "AR answers forward" $b/ar forward $EM ">=" 90
-check "AR w/ reverse (token) fails backward" $b/ar-rev-token backward $EM "<=" 10 given "it answers forward" $b/ar-rev-token forward $EM ">=" 80
-check "MLM-U answers backward better than AR" $b/mlmu backward $EM ">" $b/ar given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
-check "MLM-U answers a fair share backward" $b/mlmu backward $EM ">=" 30
-why bios
-echo
-
-echo "## Figure 4a: BioS backward exact match against the masking rate"
-echo
-header "MLM 15%" "MLM 40%" "MLM 85%" "MLM-U"
-row backward backward $EM $b/mlm15:0 $b/mlm40:8 $b/mlm85:8 $b/mlmu:68
-echo
-echo "(paper: Table 6's numbers; the figure's bars are not legible in the paper's text.)"
-[ -f "$results/${fig}fig4a-bios-masking-rate.png" ] && echo && echo "![Figure 4a](${fig}fig4a-bios-masking-rate.png)"
-echo
-check "MLM-U beats every fixed rate backward (15%)" $b/mlmu backward $EM ">" $b/mlm15 given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
-check "MLM-U beats every fixed rate backward (40%)" $b/mlmu backward $EM ">" $b/mlm40 given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
-check "MLM-U beats every fixed rate backward (85%)" $b/mlmu backward $EM ">" $b/mlm85 given "MLM-U answers some backward" $b/mlmu backward $EM ">=" 10
-why bios
-echo
-
-echo "## Table 3 and Table 8: WikiReversal, exact match"
-echo
-echo "Same split: a fact's forward and backward question in the same split (Table 3 = Table 8 left);"
-echo "different: each direction split on its own (Table 8 right). Mistral 7B (finetuned) is not"
-echo "reproduced: paper same 21 / 5.2, different 20 / 9.0."
-[ -f "$genwiki_source" ] || echo "**Not run on this machine: the GenWiki passages are not at \`$genwiki_source\`** (README, Tasks)."
-echo
-header "MLM 15% (same)" "MLM-U (same)" "AR (same)" "MLM 15% (diff.)" "MLM-U (diff.)" "AR (diff.)"
-ws=wiki-same; wd=wiki-different
-row forward forward $EM $ws/mlm15:3.4 $ws/mlmu:11 $ws/ar:14 $wd/mlm15:29 $wd/mlmu:66 $wd/ar:28
-row backward backward $EM $ws/mlm15:2.7 $ws/mlmu:7.9 $ws/ar:4.3 $wd/mlm15:10 $wd/mlmu:46 $wd/ar:6.2
-provenance $ws/mlm15 $ws/mlmu $ws/ar $wd/mlm15 $wd/mlmu $wd/ar
-echo
-check "same split: MLM-U beats AR backward" $ws/mlmu backward $EM ">" $ws/ar given "MLM-U answers some backward" $ws/mlmu backward $EM ">=" 5
-check "different split: MLM-U beats AR backward" $wd/mlmu backward $EM ">" $wd/ar given "MLM-U answers some backward" $wd/mlmu backward $EM ">=" 5
-check "different split: MLM-U backward above same split" $wd/mlmu backward $EM ">" $ws/mlmu given "MLM-U answers some backward" $wd/mlmu backward $EM ">=" 5
-why wiki
-echo
-
-echo "## Figure 5: star graph, full-path exact match"
-echo
-header "AR" "MLM-U"
-row "accuracy" forward $EM star/ar:50 star/mlmu:100
-echo
-echo "(paper: AR w/ reverse 49; not run here: 01_data has no reversal for problems.)"
-[ -f "$results/${fig}fig5-star.png" ] && echo && echo "![Figure 5](${fig}fig5-star.png)"
-provenance star/ar star/mlmu
-echo
-check "AR follows the edges (Clever Hans: at least near 50%)" star/ar forward $EM ">=" 35
-check "AR does not plan (at most near 50%)" star/ar forward $EM "<=" 65 given "AR follows the edges" star/ar forward $EM ">=" 35
-check "MLM-U plans the path" star/mlmu forward $EM ">=" 90
-why star
-echo
-
-echo "## Figure 7: two-token retrieval, AR against MLM-U"
-echo
-header "AR" "MLM-U"
-row forward forward $EM two-token/ar:100 two-token/mlmu:100
-row backward backward $EM two-token/ar:"low" two-token/mlmu:100
-echo
-echo "(paper: a plot; MLM-U reaches 100% both ways, AR fails backward.)"
-[ -f "$results/${fig}fig7-two-token.png" ] && echo && echo "![Figure 7](${fig}fig7-two-token.png)"
-provenance two-token/ar two-token/mlmu
-echo
-check "AR fails backward" two-token/ar backward $EM "<=" 10 given "AR answers forward" two-token/ar forward $EM ">=" 80
-check "MLM-U answers backward" two-token/mlmu backward $EM ">=" 80
-why two-token
-echo
-
-echo "## Figures 8, 9 and 4b/c"
-echo
-for f in curves-retrieval.png curves-relationship.png fig8-bios.png fig8-wiki.png fig9-wallclock.png fig4b-pca-ar.png fig4c-pca-mlmu.png; do
-    [ -f "$results/$fig$f" ] && echo "![${f%.png}]($fig$f)" && echo
-done
-echo "Figure 8: test exact match during training (BioS, WikiReversal same split). Figure 9: retrieval"
-echo "exact match against training wall-clock time. Figure 4b/c: the relationship task's entity"
-echo "representations on their two principal components (\`06_eval --pca\`), AR and MLM-U."
-} >"$report.tmp"
+# ---- RESULTS.md: report/tables.md rendered (its first lines say how to read it) ----
+declare -A value=([preset]=$preset [seeds]=$seeds [date]=$(date -u +%Y-%m-%d) [machine]=$(uname -n) [cores]=$cores
+    [cpu]=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown CPU)
+    [build]=$B [runs_root]=$runs_root [genwiki_source]=$genwiki_source)
+# A name the file gets wrong stops the report (no partial RESULTS.md), naming its line ($where).
+known_run() { [ -n "$(dataset_of "$1")" ] || die "$where: no run '$1' in presets/catalogue.txt"; }
+known_measure() { # ID DIRECTION COLUMN
+    known_run "$1"
+    case "$2" in forward|backward|both) ;; *) die "$where: no direction '$2' (forward, backward, both)" ;; esac
+    [ -n "${column[$3]:-}" ] || die "$where: no column '$3' (EM, TOK, INC)"
+}
+known_condition() { # ID DIRECTION COLUMN OP VALUE TEXT...
+    known_measure "$1" "$2" "$3"
+    case "$4" in ">="|"<="|">") ;; *) die "$where: no comparison '$4' (>=, <=, >)" ;; esac
+    case "$5" in */*) known_run "$5" ;; *[!0-9.]*|"") die "$where: '$5' is neither a number nor a run" ;; esac
+    [ -n "${6:-}" ] || die "$where: the check has no text"
+}
+fill() { # LINE -> the line with its {name} and {ID DIRECTION COLUMN} filled in
+    local line=$1 k
+    for k in "${!value[@]}"; do line=${line//"{$k}"/"${value[$k]}"}; done
+    while [[ $line =~ \{([^{} ]+/[^{} ]+)\ ([a-z]+)\ ([A-Z]+)\} ]]; do
+        known_measure "${BASH_REMATCH[@]:1}"
+        line=${line/"${BASH_REMATCH[0]}"/"$(measure "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${column[${BASH_REMATCH[3]}]}")"}
+    done
+    printf '%s\n' "$line"
+}
+render() { # TEMPLATE: writes the report
+    local lines=() ids=() cells=() c=() g=() i k line where label dir col out file text
+    mapfile -t lines <"$1"
+    for ((i = 0; i < ${#lines[@]}; i++)); do
+        line=${lines[i]}; where="$1 line $((i + 1))"
+        case "$line" in
+        //*) ;;
+        "|"*)   # a table line: the runs of its columns, a measured row, or markdown as it is
+            IFS='|' read -r -a cells <<<"${line#|}"
+            for k in "${!cells[@]}"; do read -r "cells[k]" <<<"${cells[k]}"; done
+            if [ "${cells[0]}" = runs ]; then
+                ids=("${cells[@]:1}")
+                for k in "${ids[@]}"; do known_run "$k"; done
+            elif [[ ${cells[0]} =~ ^(.*)\ \[([a-z]+)\ ([A-Z]+)\]$ ]]; then
+                label=${BASH_REMATCH[1]} dir=${BASH_REMATCH[2]} col=${BASH_REMATCH[3]}
+                [ "$(( ${#cells[@]} - 1 ))" = "${#ids[@]}" ] || die "$where: ${#ids[@]} runs above, $(( ${#cells[@]} - 1 )) paper numbers"
+                known_measure "${ids[0]}" "$dir" "$col"
+                out="| $label |"
+                for ((k = 1; k < ${#cells[@]}; k++)); do out="$out $(measure "${ids[k - 1]}" "$dir" "${column[$col]}") (${cells[k]}) |"; done
+                echo "$out"
+            else fill "$line"; fi ;;
+        "@provenance "*)
+            for k in ${line#@provenance }; do known_run "$k"; done
+            provenance ${line#@provenance } ;;
+        "@check "*)
+            read -r -a c <<<"${line#@check }"; known_condition "${c[@]}"
+            g=()
+            if [[ ${lines[i + 1]:-} == "@given "* ]]; then
+                i=$((i + 1)); where="$1 line $((i + 1))"
+                read -r -a g <<<"${lines[i]#@given }"; known_condition "${g[@]}"
+                g=(given "${g[*]:5}" "${g[0]}" "${g[1]}" "${column[${g[2]}]}" "${g[3]}" "${g[4]}")
+            fi
+            check "${c[*]:5}" "${c[0]}" "${c[1]}" "${column[${c[2]}]}" "${c[3]}" "${c[4]}" "${g[@]}" ;;
+        "@given "*) die "$where: @given is not right after a @check" ;;
+        "@why "*) why "${line#@why }" ;;
+        "@image "*) line=${line#@image }
+            if [ -f "$results/$fig${line##* }" ]; then echo; echo "![${line% *}]($fig${line##* })"; fi ;;
+        "@missing "*) read -r file text <<<"${line#@missing }"
+            if [ ! -f "$(fill "$file")" ]; then fill "$text"; fi ;;
+        @*) die "$where: no directive '${line%% *}' (see the file's first lines)" ;;
+        *) fill "$line" ;;
+        esac
+    done
+}
+trap 'rm -f "$report.tmp"' EXIT
+render report/tables.md >"$report.tmp"
 mv "$report.tmp" "$report"
 echo
 sed -n '/^## Table 1 (top)/,/^<details>/p' "$report" | grep -v '^<details>'

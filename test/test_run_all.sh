@@ -10,6 +10,8 @@
 #   * a run's config names its data flags (changed flags rerun it); a run made
 #     with other settings is not counted in the report
 #   * without the GenWiki passages the WikiReversal runs are left out, with a reason
+#   * the data files run_all.sh reads (presets/, report/): an edited value reaches the
+#     runs or the report, a note is one paragraph, a wrong name stops with its file and line
 #   * bad options exit non-zero with a message
 # Prints one PASS:/FAIL: line per check. Run from the repository root after `make`.
 set -u
@@ -97,6 +99,48 @@ if command -v gnuplot >/dev/null 2>&1; then
 else
     echo "SKIP: plots (gnuplot not installed)"
 fi
+
+# ---- the data files: presets/ and report/ (edited in a copy of the script and its files) ----
+copy=$tmp/copy
+mkdir -p "$copy" && cp -r run_all.sh presets report "$copy/"
+edit() { # FILE SED-SCRIPT: edit the copy's FILE; fails if the edit changed nothing
+    cp "$copy/$1" "$tmp/before" && sed -i "$2" "$copy/$1" && ! cmp -s "$tmp/before" "$copy/$1"
+}
+restore() { rm -rf "$copy/presets" "$copy/report" && cp -r presets report "$copy/"; }
+smoke_report() { "$copy/run_all.sh" --preset smoke --out "$tmp" --report >"$tmp/copy.log" 2>&1; }
+edit presets/quick.sh 's/^train_ar\[star\]="--steps 2000 /train_ar[star]="--steps 2345 /' &&
+    "$copy/run_all.sh" --tasks star --dry-run >"$tmp/copy.log" 2>&1
+check "presets/quick.sh: a changed value is the run's flags (star/ar --steps 2345)" \
+    grep -q -- '^seed1/star/ar .* 04_train_ar --steps 2345 ' "$tmp/copy.log"
+edit presets/quick.sh '/^train_mlm\[star\]=/d'; "$copy/run_all.sh" --dry-run >"$tmp/copy.log" 2>&1; rc=$?
+check "presets/quick.sh without train_mlm[star]: refused, naming the file and the setting" \
+    eval '[ $rc -ne 0 ] && grep -q "presets/quick.sh: no train_mlm\[star\]" "$tmp/copy.log"'
+restore
+edit report/tables.md 's/^| accuracy \[forward EM\]  | 50  /| accuracy [forward EM]  | 49.5/' && smoke_report
+check "report/tables.md: a changed paper number is the cell's (49.5)" grep -q '^| accuracy | [0-9.]* (49.5) | ' "$report"
+edit report/tables.md 's/^@check star\/mlmu forward EM >= 90 /@check star\/mlmu forward EM >= 0 /' && smoke_report
+check "report/tables.md: a changed threshold is the check's (MLM-U plans the path, >= 0: shown)" \
+    grep -q '^- shown: MLM-U plans the path ([0-9.]* >= 0)$' "$report"
+cp report/why-quick.md "$copy/report/why-smoke.md" && smoke_report
+why_line=$(grep '^\*Why, at the smoke scale:\* The star graph' "$report")
+check "report/why-PRESET.md: a note under a table whose check is not shown, its lines one paragraph" \
+    eval '[ -n "$why_line" ] && [[ $why_line == *"(the paper: 5) and a 4-layer model: MLM-U 98-100% from step 1500"*"gets past 50%." ]]'
+restore
+smoke_report; cp "$report" "$tmp/good.md"
+refused() { # NAME PATTERN: the copy's --report exits non-zero with PATTERN, and the report is as it was
+    smoke_report; local rc=$?
+    if [ $rc -ne 0 ] && grep -q -- "$2" "$tmp/copy.log" && cmp -s "$report" "$tmp/good.md" && [ ! -e "$report.tmp" ]; then
+        pass "$1"; else fail "$1 (status $rc: $(head -c 200 "$tmp/copy.log"))"; fi
+    restore
+}
+edit report/tables.md 's/^@check star\/mlmu forward/@check star\/mlmx forward/'
+refused "report/tables.md: a run not in the catalogue stops the report, naming its line" "report/tables.md line [0-9]*: no run 'star/mlmx'"
+edit report/tables.md 's/^@why star$/@wy star/'
+refused "report/tables.md: an unknown directive stops the report" "report/tables.md line [0-9]*: no directive '@wy'"
+edit report/tables.md 's/^| accuracy \[forward EM\]  | 50      | 100 /| accuracy [forward EM]  | 50 /'
+refused "report/tables.md: a row without a paper number for each run stops the report" "2 runs above, 1 paper numbers"
+edit report/tables.md 's/^@check star\/mlmu forward EM >= 90 /@check star\/mlmu forward EX >= 90 /'
+refused "report/tables.md: an unknown column stops the report" "no column 'EX'"
 
 # ---- skip what is done, redo what is not ----
 ./run_all.sh --preset smoke --out "$tmp" -j 2 >"$tmp/second.log" 2>&1
