@@ -8,8 +8,11 @@
 # the paper preset, its configuration and an estimated GPU time).
 #
 # usage: ./run_all.sh [options]
-#   --preset NAME      quick (default): every table at sizes for a 2-core CPU;
-#                      long: the same, retrieval with 3000 pairs trained longer;
+#   --preset NAME      quick (default): every table's contrast at sizes for a
+#                      2-core CPU, about an hour;
+#                      full: every run of every table, longer budgets (each
+#                      table up to about two hours on 2 cores);
+#                      long: every run, retrieval with 3000 pairs trained longer;
 #                      paper: the paper's sizes where it gives them, for a GPU;
 #                      smoke: a few steps of everything (the tests use it)
 #   --table LIST       only the runs of these tables/figures, comma-separated:
@@ -77,7 +80,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 die() { echo "run_all.sh: error: $*" >&2; exit 2; }
-case "$preset" in quick|long|paper|smoke) ;; *) die "unknown preset '$preset' (quick, long, paper, smoke)" ;; esac
+case "$preset" in quick|full|long|paper|smoke) ;; *) die "unknown preset '$preset' (quick, full, long, paper, smoke)" ;; esac
 [[ "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--seeds wants numbers separated by commas, not '$seeds'"
 [ -z "$jobs" ] || [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "-j wants a positive number, not '$jobs'"
 seed_list=${seeds//,/ }
@@ -121,6 +124,7 @@ selected_runs() {
     while read -r id ds tags; do
         in_list "${id%%/*}" "$tasks" || continue
         in_list "${id#*/}" "$objectives" || continue
+        [ -z "$preset_runs" ] || in_list "$id" "${preset_runs// /,}" || continue
         if [ -n "$tables" ]; then
             keep=0
             for tag in $tags; do in_list "$tag" "$tables" && keep=1; done
@@ -152,7 +156,10 @@ for o in ${objectives//,/ }; do objective_cmd "$o" >/dev/null; done
 #   mlmu_extra   flags MLM-U alone adds to train_mlm
 #   avg_len, vocab_est   mean tokens a sequence and vocabulary size, measured from
 #                the generated data (only for --dry-run's time estimate)
+#   preset_runs  the runs of the catalogue this preset makes, separated by
+#                spaces (empty: all of them); a table's other cells read "-"
 declare -A data_flags tok_flags model train_ar train_mlm mlmu_extra avg_len vocab_est
+preset_runs=""
 task_of() { case "$1" in wiki-*) echo wikireversal ;; *-rev-*) echo "${1%%-rev-*}" ;; *) echo "$1" ;; esac; }
 reverse_of() { case "$1" in *-rev-*) echo "--reverse ${1#*-rev-}" ;; esac; }
 settings_key() { case "$1" in wiki-*) echo wiki ;; *-rev-*) echo "${1%%-rev-*}" ;; *) echo "$1" ;; esac; }
@@ -332,6 +339,11 @@ if [ -n "$slurm_file" ]; then
     minutes=$(( longest * 2 / 60 + 30 ))  # twice the estimate, plus half an hour
     n=${#ids[@]}
     tmp="$slurm_file.tmp"
+    # each task's log goes to OUT/runs/ by its absolute path: sbatch reads a
+    # relative one from the directory it is run in, and SLURM does not start a
+    # task whose log it cannot open
+    mkdir -p "$out/runs"
+    log_dir=$(cd "$out/runs" && pwd)
     {
         echo "#!/usr/bin/env bash"
         echo "# SLURM job array: $n runs of the '$preset' preset (seeds $seeds), one GPU each."
@@ -346,7 +358,7 @@ if [ -n "$slurm_file" ]; then
         echo "#SBATCH --gres=gpu:1"
         echo "#SBATCH --cpus-per-task=8"
         echo "#SBATCH --time=$minutes"
-        echo "#SBATCH --output=runs/slurm-%A_%a.out"
+        echo "#SBATCH --output=$log_dir/slurm-%A_%a.out"
         echo "set -euo pipefail"
         echo "cd $(printf '%q' "$PWD")"
         echo "runs=(${ids[*]})"

@@ -3,6 +3,8 @@
 # questions (docs/retrieval-tuning.md, "Retrieval trained longer"). Sourced by run_all.sh.
 
 source presets/quick.sh
+# every run of the catalogue
+preset_runs=""
 
 # ---- retrieval (Table 1 top, Table 5, Figure 9) ----
 # half of the pairs with training questions (01_data's default): the data the long runs were measured on
