@@ -25,12 +25,11 @@
  * rank < rank[i]; so its prediction depends only on tokens ranked below it.
  * test/test_model.c proves this bit for bit for every objective.
  *
- * The query stream is only needed where a prediction is made, so it runs on
- * the S scored positions only (the encoder runs on all B*T). The decoder
- * block l uses the keys/values the encoder block l computed from its input,
- * as XLNet's query stream does; the content stream after the last encoder
- * block's key/value projection is never read, so the last encoder block has
- * no attention output and no MLP (they would be parameters without gradient).
+ * The query stream runs only where a prediction is made, the S scored
+ * positions (the encoder runs on all B*T). Decoder block l reads the
+ * keys/values encoder block l computed from its input, as XLNet's query
+ * stream does; so the last encoder block has no attention output and no MLP
+ * (nothing would read them).
  *
  * File layout (read top to bottom):
  *   1. configuration and parameter tensors
@@ -40,18 +39,15 @@
  *   5. checkpoints
  *   6. the training loop shared by 04 and 05 (they differ only in ranks)
  *   7. main: build a model from flags and write its initial checkpoint
- *
  * Shapes: B sequences, T positions, C channels, H heads of size D = C/H,
  * V vocabulary, L layers, S scored positions in the batch.
  * Backward functions ADD (+=) into gradients, which are zeroed once per step.
  *
- * The GPU: nvcc builds the same programs with a CUDA twin for every layer
- * and for a few model functions, in 03_model_gpu.cuh (its sections in the
- * order of this file's). Such a function starts with one line,
- * RUN_ON_GPU(twin(...)) or MODEL_ON_GPU(model, twin(...)) (03_model_device.h):
- * on the GPU the twin runs instead; built by gcc the line is empty. Everything
- * else here is the CPU code: the passes of section 3 and the training loop run
- * unchanged on either device.
+ * The GPU: a function with a CUDA twin (03_model_gpu.cuh, in this file's
+ * order) starts with RUN_ON_GPU(twin(...)) or MODEL_ON_GPU(model, twin(...))
+ * (03_model_device.h): in the nvcc build, on the GPU, the twin runs instead;
+ * built by gcc the line is empty. All else here is the CPU's code, and the
+ * passes of section 3 and the training loop run unchanged on either device.
  */
 #ifndef MODEL_CU /* included once by each of 04, 05, 06 and the tests */
 #define MODEL_CU
@@ -64,7 +60,7 @@ static int omp_get_num_threads(void) { return 1; }
 static int omp_get_max_threads(void) { return 1; }
 #endif
 #include "03_model_device.h" /* where the layers run; the hooks to the GPU twins */
-#include "03_model_blas.h"   /* CBLAS, and which kernels OpenBLAS runs */
+#include "03_model_cpu.h"    /* the CPU's fast paths: CBLAS, exp and tanh that vectorize */
 
 /* ------------------------------------------------------------------------ */
 /* 1. configuration and parameters                                           */
@@ -215,18 +211,13 @@ static inline void matmul_backward_reference(float *dinp, float *dweight, float 
     }
 }
 
-/* The products the model runs: CBLAS where the build has it (03_model_blas.h) */
+/* The products the model runs: the same through CBLAS where the build has it
+ * (03_model_cpu.h: 3-4x faster) */
 static inline void matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                            int N, int IC, int OC) {
     RUN_ON_GPU(matmul_forward_gpu(out, inp, weight, bias, N, IC, OC));
 #ifdef USE_CBLAS
-    /* start from the bias in every row, then out += inp @ weight^T */
-    if (bias) {
-#pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, sizeof(float) * OC);
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, weight, IC,
-                bias ? 1.0f : 0.0f, out, OC);
+    matmul_forward_cblas(out, inp, weight, bias, N, IC, OC);
 #else
     matmul_forward_reference(out, inp, weight, bias, N, IC, OC);
 #endif
@@ -236,21 +227,7 @@ static inline void matmul_backward(float *dinp, float *dweight, float *dbias, co
                             const float *inp, const float *weight, int N, int IC, int OC) {
     RUN_ON_GPU(matmul_backward_gpu(dinp, dweight, dbias, dout, inp, weight, N, IC, OC));
 #ifdef USE_CBLAS
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, weight, IC,
-                1.0f, dinp, IC);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f,
-                dweight, IC);
-    if (dbias) {
-        /* column sums, split by column blocks so each thread owns its outputs */
-#pragma omp parallel for schedule(static)
-        for (int o0 = 0; o0 < OC; o0 += 64) {
-            int o1 = o0 + 64 < OC ? o0 + 64 : OC;
-            float sum[64] = {0};
-            for (int n = 0; n < N; n++)
-                for (int o = o0; o < o1; o++) sum[o - o0] += dout[(size_t)n * OC + o];
-            for (int o = o0; o < o1; o++) dbias[o] += sum[o - o0];
-        }
-    }
+    matmul_backward_cblas(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
 #else
     matmul_backward_reference(dinp, dweight, dbias, dout, inp, weight, N, IC, OC);
 #endif
@@ -317,41 +294,8 @@ static inline void layernorm_backward(float *dinp, float *dw, float *db, const f
     }
 }
 
-/* ---- 2.3 exp and tanh that the compiler can vectorize ----
- * The C library's expf and tanhf are called one value at a time; in the
- * softmax over the vocabulary and in GELU they were a fifth of a training
- * step. These plain-arithmetic versions compile to 8-wide AVX2 code inside
- * `#pragma omp simd` loops (with -fno-trapping-math, see the Makefile).
- *   exp(x) = 2^k * exp(r),  k = round(x / ln 2),  r = x - k ln 2 in [-ln2/2, ln2/2];
- * exp(r) is a degree-7 polynomial (the minimax coefficients of Cephes' expf),
- * ln 2 is split in two parts so that r is exact, and 2^k is built directly in
- * the float's exponent bits. Relative error below 1e-7 on [-87, 88]: outside,
- * the argument is clamped (exp(-87) ~ 1.6e-38, the smallest normal float). */
-static inline float exp_vec(float x) {
-    x = x > -87.0f ? x : -87.0f;
-    x = x < 88.0f ? x : 88.0f;
-    float k = rintf(x * 1.44269504088896341f);          /* x / ln 2, to nearest */
-    float r = x - k * 0.693359375f + k * 2.12194440e-4f; /* x - k ln 2 */
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)k + 127) << 23; /* the float 2^k */
-    float two_k;
-    memcpy(&two_k, &bits, sizeof two_k);
-    return p * two_k;
-}
-/* tanh(u) = 1 - 2 / (exp(2u) + 1); |u| > 9 is +-1 to float precision */
-static inline float tanh_vec(float u) {
-    u = u > -9.0f ? u : -9.0f;
-    u = u < 9.0f ? u : 9.0f;
-    return 1.0f - 2.0f / (exp_vec(2.0f * u) + 1.0f);
-}
-
-/* ---- 2.4 GELU, tanh approximation: out = 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) ---- */
+/* ---- 2.3 GELU, tanh approximation: out = 0.5 x (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))) ---- */
+/* (tanh_vec, and exp_vec in 2.9: tanh and exp that the compiler vectorizes, 03_model_cpu.h) */
 #define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
 static inline void gelu_forward(float *out, const float *inp, size_t N) {
     RUN_ON_GPU(gelu_forward_gpu(out, inp, N));
@@ -374,14 +318,14 @@ static inline void gelu_backward(float *dinp, const float *inp, const float *dou
     }
 }
 
-/* ---- 2.5 residual: out (N) = a + b (its backward: the gradient passes to both) ---- */
+/* ---- 2.4 residual: out (N) = a + b (its backward: the gradient passes to both) ---- */
 static inline void residual_forward(float *out, const float *a, const float *b, size_t N) {
     RUN_ON_GPU(residual_forward_gpu(out, a, b, N));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < N; i++) out[i] = a[i] + b[i];
 }
 
-/* ---- 2.6 token embedding: out (N, C) = wte[tokens] ---- */
+/* ---- 2.5 token embedding: out (N, C) = wte[tokens] ---- */
 static inline void embedding_forward(float *out, const int32_t *tokens, const float *wte, int N, int C) {
     RUN_ON_GPU(embedding_forward_gpu(out, tokens, wte, N, C));
 #pragma omp parallel for schedule(static)
@@ -397,7 +341,7 @@ static inline void embedding_backward(float *dwte, const int32_t *tokens, const 
     }
 }
 
-/* ---- 2.7 one vector in every row, and its backward: out (N, C) = vec (C) ---- */
+/* ---- 2.6 one vector in every row, and its backward: out (N, C) = vec (C) ---- */
 static inline void rows_broadcast(float *out, const float *vec, int N, int C) {
     RUN_ON_GPU(rows_broadcast_gpu(out, vec, N, C));
     for (int n = 0; n < N; n++) memcpy(out + (size_t)n * C, vec, sizeof(float) * C);
@@ -410,7 +354,7 @@ static inline void rows_sum(float *dvec, const float *dout, int N, int C) {
         for (int k = 0; k < C; k++) dvec[k] += dout[(size_t)n * C + k];
 }
 
-/* ---- 2.8 RoPE: rotate each pair (x[2k], x[2k+1]) of a head by angle t * 10000^(-2k/D) ---- */
+/* ---- 2.7 RoPE: rotate each pair (x[2k], x[2k+1]) of a head by angle t * 10000^(-2k/D) ---- */
 /* x is (N, stride) with H heads of size D starting at column `col`; t is the
  * row's position in its sequence, so attention scores depend on i - j only.
  * cos_sin is (max_seq_len, D/2, 2). Backward rotates by the opposite angle. */
@@ -433,7 +377,7 @@ static inline void rope_rotate(float *x, const float *cos_sin, Rows rows, int T,
     }
 }
 
-/* ---- 2.9 rank-masked attention ----
+/* ---- 2.8 rank-masked attention ----
  * q: (N, q_stride) query rows, head h at column q_col + h*D;
  * kv: (B, T, kv_stride) keys at k_col, values at v_col, for every position;
  * out (N, C); probs (N, H, T) kept for backward.
@@ -549,7 +493,7 @@ static inline void attention_backward(float *dq, float *dkv, const float *dout, 
     }
 }
 
-/* ---- 2.10 softmax + cross-entropy over the S scored rows, fused ----
+/* ---- 2.9 softmax + cross-entropy over the S scored rows, fused ----
  * logits (S, V) in; losses (S) out. The loss is the weighted mean
  * sum_n w_n loss_n / total_weight, total_weight = sum_n w_n (all w_n = 1:
  * the plain mean over scored tokens). With want_grad the logits are
@@ -600,25 +544,6 @@ typedef struct Batch {
     int capacity_B, capacity_T;
 } Batch;
 
-static inline void batch_init(Batch *bt, int B, int T) {
-    memset(bt, 0, sizeof *bt);
-    bt->capacity_B = B;
-    bt->capacity_T = T;
-    bt->tokens = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
-    bt->ranks = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
-    bt->lengths = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B);
-    bt->first_scored = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B);
-    bt->scored = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
-    bt->targets = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)B * T);
-    bt->weights = (float *)xmalloc(sizeof(float) * (size_t)B * T);
-}
-
-static inline void batch_free(Batch *bt) {
-    free(bt->tokens); free(bt->ranks); free(bt->lengths); free(bt->first_scored); free(bt->scored);
-    free(bt->targets);
-    free(bt->weights);
-}
-
 /* Mark position t of row b as scored: its loss is -log p(token there). */
 static inline void batch_score(Batch *bt, int b, int t) {
     int flat = b * bt->T + t;
@@ -626,32 +551,6 @@ static inline void batch_score(Batch *bt, int b, int t) {
     bt->targets[bt->n_scored] = bt->tokens[flat];
     bt->weights[bt->n_scored] = 1.0f;
     bt->n_scored++;
-}
-
-/* seq_first (B+1): the scored positions of sequence b are scored[seq_first[b]
- * .. seq_first[b+1]-1]. Every rank sampler and decoder scores them grouped by
- * sequence, b ascending; the attention's backward relies on it. */
-static inline void batch_scored_by_sequence(const Batch *bt, int32_t *seq_first) {
-    for (int n = 1; n < bt->n_scored; n++)
-        if (bt->scored[n] / bt->T < bt->scored[n - 1] / bt->T)
-            die("internal error: the scored positions are not grouped by sequence");
-    for (int b = 0, n = 0; b <= bt->B; b++) {
-        while (n < bt->n_scored && bt->scored[n] / bt->T < b) n++;
-        seq_first[b] = n;
-    }
-}
-
-static inline double batch_total_weight(const Batch *bt) {
-    double total = 0.0;
-    for (int s = 0; s < bt->n_scored; s++) total += bt->weights[s];
-    return total;
-}
-
-/* The weighted mean of the losses (S) of the scored positions. */
-static inline float batch_mean_loss(const Batch *bt, const float *losses, double total_weight) {
-    double loss = 0.0;
-    for (int s = 0; s < bt->n_scored; s++) loss += (double)bt->weights[s] * losses[s];
-    return (float)(loss / total_weight);
 }
 
 /* The MLP half of a block, in either stream: its activations, for all the
@@ -732,24 +631,10 @@ typedef struct Model {
     float *act_memory, *grad_act_memory;
 } Model;
 
-static inline void model_check_config(const ModelConfig *c, const char *where) {
-    if (c->n_layer < 1 || c->n_layer > 64 || c->n_head < 1 || c->n_embd < 2 ||
-        c->n_embd % c->n_head != 0 || (c->n_embd / c->n_head) % 2 != 0 || c->vocab_size < 1 ||
-        c->max_seq_len < 2 || c->max_seq_len > 65536)
-        die("%s: invalid model configuration (layers %d, heads %d, width %d, vocab %d, max length "
-            "%d); the width must be a multiple of the heads with an even head size",
-            where, c->n_layer, c->n_head, c->n_embd, c->vocab_size, c->max_seq_len);
-}
-
-/* Point tensor i of t at its place in params and grads (sizes: param_sizes). */
-static inline void tensors_point_into(ModelTensors *t, const size_t *sizes, float *params, float *grads) {
-    size_t off = 0;
-    for (int i = 0; i < NUM_PARAM_TENSORS; i++) {
-        t->param_ptrs[i] = params + off;
-        t->grad_ptrs[i] = grads + off;
-        off += sizes[i];
-    }
-}
+/* Their memory (allocating, freeing, the activations' sizes and places in one
+ * table), the checks of a configuration and a batch's tokens, and the sums
+ * over a batch's scored positions */
+#include "03_model_buffers.h"
 
 /* Allocate parameters and gradients (zeroed); no initialization. */
 static inline void model_alloc(Model *m, const ModelConfig *c) {
@@ -794,70 +679,8 @@ static inline void model_init_params(Model *m, uint64_t seed) {
     }
 }
 
-/* The activations of batches up to B x T, one table used twice: to size the
- * two buffers (memory NULL) and to carve them (every tensor of t pointed
- * into act_memory, its gradients into grad_memory). Returns the floats of
- * the activations; *grad_floats gets those of their gradients. */
-static inline size_t activations_layout(ModelTensors *t, const ModelConfig *c, int B, int T, float *act_memory,
-                                        float *grad_memory, size_t *grad_floats) {
-    size_t L = c->n_layer, C = c->n_embd, H = c->n_head, V = c->vocab_size, BT = (size_t)B * T, Lm = L - 1;
-    Activations *a = &t->acts;
-    ActivationGrads *g = &t->gacts;
-    float **ptrs[] = {&a->enc_x, &a->enc_ln1, &a->enc_ln1_mean, &a->enc_ln1_rstd, &a->enc_qkv, &a->enc_probs,
-                      &a->enc_atty, &a->enc_xmid, &a->enc_mlp.ln, &a->enc_mlp.ln_mean, &a->enc_mlp.ln_rstd,
-                      &a->enc_mlp.fch, &a->enc_mlp.fch_gelu, &a->dec_z, &a->dec_ln1, &a->dec_ln1_mean,
-                      &a->dec_ln1_rstd, &a->dec_q, &a->dec_probs, &a->dec_atty, &a->dec_zmid, &a->dec_mlp.ln,
-                      &a->dec_mlp.ln_mean, &a->dec_mlp.ln_rstd, &a->dec_mlp.fch, &a->dec_mlp.fch_gelu, &a->lnf,
-                      &a->lnf_mean, &a->lnf_rstd, &a->logits, &a->losses};
-    size_t sizes[] = {L * BT * C, L * BT * C, L * BT, L * BT, L * BT * 3 * C,
-                      Lm * BT * H * T, Lm * BT * C, Lm * BT * C, Lm * BT * C, Lm * BT, Lm * BT,
-                      Lm * BT * 4 * C, Lm * BT * 4 * C, (L + 1) * BT * C, L * BT * C, L * BT,
-                      L * BT, L * BT * C, L * BT * H * T, L * BT * C, L * BT * C, L * BT * C,
-                      L * BT, L * BT, L * BT * 4 * C, L * BT * 4 * C, BT * C, BT, BT,
-                      BT * V, BT};
-    float **gptrs[] = {&g->dx, &g->dln, &g->datty, &g->dq, &g->dfch, &g->dfch_gelu, &g->dqkv};
-    size_t gsizes[] = {BT * C, BT * C, BT * C, BT * C, BT * 4 * C, BT * 4 * C, L * BT * 3 * C};
-    size_t total = 0, gtotal = 0;
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        if (act_memory) *ptrs[i] = act_memory + total;
-        total += sizes[i];
-    }
-    for (size_t i = 0; i < sizeof gsizes / sizeof gsizes[0]; i++) {
-        if (grad_memory) *gptrs[i] = grad_memory + gtotal;
-        gtotal += gsizes[i];
-    }
-    *grad_floats = gtotal;
-    return total;
-}
-
-/* (Re)allocate activation memory for batches of up to B x T. */
-static inline void model_ensure_activations(Model *m, int B, int T) {
-    if (T > m->config.max_seq_len)
-        die("sequence length %d exceeds the model's maximum %d", T, m->config.max_seq_len);
-    if (B <= m->act_B && T <= m->act_T) return;
-    if (B < m->act_B) B = m->act_B;
-    if (T < m->act_T) T = m->act_T;
-    free(m->act_memory);
-    free(m->grad_act_memory);
-    free(m->tensors.seq_first);
-    size_t grad_floats, floats = activations_layout(&m->tensors, &m->config, B, T, NULL, NULL, &grad_floats);
-    m->act_memory = (float *)xcalloc(floats, sizeof(float));
-    m->grad_act_memory = (float *)xcalloc(grad_floats, sizeof(float));
-    activations_layout(&m->tensors, &m->config, B, T, m->act_memory, m->grad_act_memory, &grad_floats);
-    m->tensors.seq_first = (int32_t *)xmalloc(sizeof(int32_t) * ((size_t)B + 1));
-    m->act_B = B;
-    m->act_T = T;
-}
-
-static inline void model_check_tokens(const Model *m, const Batch *bt) {
-    for (size_t i = 0; i < (size_t)bt->B * bt->T; i++)
-        if (bt->tokens[i] < 0 || bt->tokens[i] >= m->config.vocab_size)
-            die("token id %d outside the model's vocabulary of %d", bt->tokens[i], m->config.vocab_size);
-}
-
-/* Give the model its copy on the GPU when the program runs there
- * (03_model_gpu.cuh); after this the model functions below work on that
- * copy. On the CPU, nothing to do. */
+/* Give the model its copy on the GPU when the program runs there (after this
+ * the model functions below work on that copy); on the CPU, nothing to do. */
 static inline void model_to_device(Model *m) {
     RUN_ON_GPU(model_to_device_gpu(m));
     (void)m;
@@ -1102,13 +925,6 @@ static inline void model_copy_encoder_input(Model *m, int l, size_t n, float *ds
     memcpy(dst, m->tensors.acts.enc_x + (size_t)l * n, sizeof(float) * n);
 }
 
-static inline void model_free(Model *m) {
-    MODEL_ON_GPU(m, model_free_gpu(m)); /* frees the copy on the GPU, then comes back here */
-    free(m->params); free(m->grads); free(m->adam_m); free(m->adam_v); free(m->ema); free(m->rope);
-    free(m->act_memory); free(m->grad_act_memory); free(m->tensors.seq_first);
-    memset(m, 0, sizeof *m);
-}
-
 /* ------------------------------------------------------------------------ */
 /* 4. the optimizer: AdamW with global-norm clipping, and weight averaging  */
 /* ------------------------------------------------------------------------ */
@@ -1303,16 +1119,6 @@ static inline void checkpoint_load(const char *path, Model *m, CheckpointHeader 
     char extra;
     if (fread(&extra, 1, 1, f) == 1) die("'%s' has trailing bytes after its last tensor", path);
     fclose(f);
-}
-
-/* The data a model is used on must use the vocabulary it was built for. */
-static inline void check_vocab_matches(const CheckpointHeader *h, const TokenData *d, const char *ckpt,
-                                const char *data) {
-    if ((uint32_t)h->model.vocab_size != d->header.vocab_size || h->vocab_hash != d->header.vocab_hash)
-        die("'%s' was built for a vocabulary of %d tokens (hash %08x) but '%s' uses one of %u "
-            "tokens (hash %08x); tokenize the data and build the model from the same vocab.txt",
-            ckpt, h->model.vocab_size, h->vocab_hash, data, d->header.vocab_size,
-            d->header.vocab_hash);
 }
 
 /* ------------------------------------------------------------------------ */

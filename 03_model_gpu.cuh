@@ -7,7 +7,7 @@
  * RUN_ON_GPU(twin(...)) or MODEL_ON_GPU(model, twin(...)) (03_model_device.h).
  *
  *   helpers: warp sums, blocks, sums over rows in two stages
- *   2. the layers' twins, 2.1 .. 2.10 as in 03_model.cu
+ *   2. the layers' twins, 2.1 .. 2.9 as in 03_model.cu
  *   3. the model on the GPU: its copy there (GpuModel), a batch uploaded
  *      there, the forward and backward passes of 03_model.cu run on them
  *   4. the optimizer's twins: clipping, AdamW, the weight average
@@ -221,9 +221,7 @@ static void layernorm_backward_gpu(float *dinp, float *dw, float *db, const floa
     CHECK_LAUNCH();
 }
 
-/* ---- 2.3 exp and tanh: the GPU's own expf and tanhf ---- */
-
-/* ---- 2.4 GELU ---- */
+/* ---- 2.3 GELU ---- */
 __global__ static void gelu_forward_kernel(float *out, const float *inp, size_t N) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= N) return;
@@ -249,7 +247,7 @@ static void gelu_backward_gpu(float *dinp, const float *inp, const float *dout, 
     CHECK_LAUNCH();
 }
 
-/* ---- 2.5 residual ---- */
+/* ---- 2.4 residual ---- */
 __global__ static void residual_forward_kernel(float *out, const float *a, const float *b, size_t N) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < N) out[i] = a[i] + b[i];
@@ -260,7 +258,7 @@ static void residual_forward_gpu(float *out, const float *a, const float *b, siz
     CHECK_LAUNCH();
 }
 
-/* ---- 2.6 token embedding ---- */
+/* ---- 2.5 token embedding ---- */
 __global__ static void embedding_forward_kernel(float *out, const int32_t *tokens, const float *wte, int N, int C) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < (size_t)N * C) out[i] = wte[(size_t)tokens[i / C] * C + i % C];
@@ -307,14 +305,14 @@ static void embedding_backward_gpu(float *dwte, const int32_t *tokens, const flo
     CHECK_LAUNCH();
 }
 
-/* ---- 2.7 one vector in every row, and its backward ---- */
+/* ---- 2.6 one vector in every row, and its backward ---- */
 static void rows_broadcast_gpu(float *out, const float *vec, int N, int C) {
     bias_rows_kernel<<<blocks_for((size_t)N * C, 256), 256>>>(out, vec, N, C);
     CHECK_LAUNCH();
 }
 static void rows_sum_gpu(float *dvec, const float *dout, int N, int C) { column_sums_gpu(dvec, dout, N, C); }
 
-/* ---- 2.8 RoPE: one thread per (row, head, pair) ---- */
+/* ---- 2.7 RoPE: one thread per (row, head, pair) ---- */
 __global__ static void rope_rotate_kernel(float *x, const float *cos_sin, Rows rows, int T, int stride,
                                           int col, int H, int D, int inverse) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -337,7 +335,7 @@ static void rope_rotate_gpu(float *x, const float *cos_sin, Rows rows, int T, in
     CHECK_LAUNCH();
 }
 
-/* ---- 2.9 attention: one warp per (query row, head) ----
+/* ---- 2.8 attention: one warp per (query row, head) ----
  * Lanes split the key positions j to compute the scores (kept in probs), the
  * warp reduces max and sum for the softmax, then lanes split the head's D
  * channels to sum the values. Same masking rule and outputs as the CPU. */
@@ -743,7 +741,7 @@ static void attention_backward_gpu(float *dq, float *dkv, const float *dout, con
     CHECK_LAUNCH();
 }
 
-/* ---- 2.10 softmax + cross-entropy: one block of 256 threads per scored row ---- */
+/* ---- 2.9 softmax + cross-entropy: one block of 256 threads per scored row ---- */
 #define CE_THREADS 256
 /* sum or max over the block; every thread gets the result */
 __device__ static float block_reduce(float v, int is_max) {
@@ -796,7 +794,7 @@ typedef struct {
     int32_t *scored, *targets;             /* (S) */
     float *weights;                        /* (S) */
     int32_t *seq_first;                    /* (B+1) batch_scored_by_sequence */
-    int32_t *by_token, *group_first, *group_token; /* the token groups (TokenGroups, 2.6) */
+    int32_t *by_token, *group_first, *group_token; /* the token groups (TokenGroups, 2.5) */
     int32_t *host_seq_first, *host_by_token, *host_group_first, *host_group_token;
     int32_t *host_token_start;             /* (V) the counting sort's scratch */
 } GpuBatch;
@@ -888,7 +886,7 @@ static void gpu_batch_free(GpuBatch *v) {
 
 /* Upload a batch: its tokens, ranks, scored positions, targets and weights,
  * which scored rows belong to which sequence (for the attention), and the
- * positions grouped by token (for the embedding's backward, 2.6). */
+ * positions grouped by token (for the embedding's backward, 2.5). */
 static void gpu_stage_batch(GpuModel *g, const Batch *bt, int V) {
     GpuBatch *v = &g->batch;
     size_t BT = (size_t)bt->B * bt->T;

@@ -231,6 +231,16 @@ static inline FILE *open_log(const char *path, int resume_step) {
     return f;
 }
 
+/* The data a model is used on must use the vocabulary it was built for. */
+static inline void check_vocab_matches(const CheckpointHeader *h, const TokenData *d, const char *ckpt,
+                                const char *data) {
+    if ((uint32_t)h->model.vocab_size != d->header.vocab_size || h->vocab_hash != d->header.vocab_hash)
+        die("'%s' was built for a vocabulary of %d tokens (hash %08x) but '%s' uses one of %u "
+            "tokens (hash %08x); tokenize the data and build the model from the same vocab.txt",
+            ckpt, h->model.vocab_size, h->vocab_hash, data, d->header.vocab_size,
+            d->header.vocab_hash);
+}
+
 /* The model: resumed (its settings with it), from 03_model's --init
  * checkpoint, or built from the flags. Sets the run's header r->h. */
 static inline void training_load_model(Training *r, SamplerForObjective sampler_for) {

@@ -46,7 +46,7 @@ ifneq ($(SANITIZE),)
 endif
 
 # 03_model.cu and the headers it includes (03_model_gpu.cuh: the CUDA twins, nvcc only)
-MODEL_DEPS := 03_model.cu 03_model_device.h 03_model_profile.h 03_model_blas.h 03_model_decode.h \
+MODEL_DEPS := 03_model.cu 03_model_device.h 03_model_profile.h 03_model_cpu.h 03_model_buffers.h 03_model_decode.h \
               03_model_train.h 03_model_gpu.cuh common.h
 PROGRAMS := build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval
 TESTS    := build/test_model build/test_matmul build/test_bpe
@@ -87,7 +87,7 @@ test: all
 	bash test/run_tests.sh
 
 # OPENBLAS_CORETYPE: where OpenBLAS does not recognise the CPU, its faster
-# kernels instead of the generic ones (03_model_blas.h)
+# kernels instead of the generic ones (03_model_cpu.h)
 # With the GPU build and a GPU (nvidia-smi lists one), the GPU benchmark too,
 # with fp32, TF32 and bf16 matrix products.
 bench: build/bench build/03_model

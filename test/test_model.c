@@ -1,5 +1,5 @@
 /*
- * test_model.c -- the model's correctness checks (docs/design.md, "Tests").
+ * test_model.c -- the model's correctness checks (docs/tests.md, "test_model").
  *
  *   1. gradient check: for every parameter tensor and every objective's ranks,
  *      the analytic directional derivative g.d against the central difference
