@@ -43,6 +43,12 @@
  * V vocabulary, L layers, S scored positions in the batch.
  * Backward functions ADD (+=) into gradients, which are zeroed once per step.
  *
+ * What this file leaves to others, out of the reading path: where the layers
+ * run (03_model_device.h), the CPU's fast paths (03_model_cpu.h), the memory
+ * of batches and models (03_model_buffers.h), greedy decoding
+ * (03_model_decode.h), and the training loop's setup, evaluation and log
+ * (03_model_train.h).
+ *
  * The GPU: a function with a CUDA twin (03_model_gpu.cuh, in this file's
  * order) starts with RUN_ON_GPU(twin(...)) or MODEL_ON_GPU(model, twin(...))
  * (03_model_device.h): in the nvcc build, on the GPU, the twin runs instead;
@@ -632,8 +638,8 @@ typedef struct Model {
 } Model;
 
 /* Their memory (allocating, freeing, the activations' sizes and places in one
- * table), the checks of a configuration and a batch's tokens, and the sums
- * over a batch's scored positions */
+ * table), the checks of a configuration and a batch's tokens, the sums over a
+ * batch's scored positions, and a model's copy on the GPU (model_to_device) */
 #include "03_model_buffers.h"
 
 /* Allocate parameters and gradients (zeroed); no initialization. */
@@ -677,13 +683,6 @@ static inline void model_init_params(Model *m, uint64_t seed) {
             else p[k] = 0.0f; /* biases */
         }
     }
-}
-
-/* Give the model its copy on the GPU when the program runs there (after this
- * the model functions below work on that copy); on the CPU, nothing to do. */
-static inline void model_to_device(Model *m) {
-    RUN_ON_GPU(model_to_device_gpu(m));
-    (void)m;
 }
 
 /* ---- the MLP half of a block, the same in both streams ----
@@ -913,18 +912,6 @@ static inline void model_backward(Model *m, const Batch *bt) {
     encoder_backward(&m->config, w, bt->tokens, bt->ranks, bt->B, bt->T);
 }
 
-/* The logits (S, V) of the last forward without gradients, in host memory. */
-static inline const float *model_logits(Model *m) {
-    MODEL_ON_GPU(m, model_logits_gpu(m));
-    return m->tensors.acts.logits;
-}
-
-/* The input of encoder block l of the last forward, n = B*T*C floats, into dst (06_eval's PCA). */
-static inline void model_copy_encoder_input(Model *m, int l, size_t n, float *dst) {
-    MODEL_ON_GPU(m, model_copy_encoder_input_gpu(m, l, n, dst));
-    memcpy(dst, m->tensors.acts.enc_x + (size_t)l * n, sizeof(float) * n);
-}
-
 /* ------------------------------------------------------------------------ */
 /* 4. the optimizer: AdamW with global-norm clipping, and weight averaging  */
 /* ------------------------------------------------------------------------ */
@@ -1062,16 +1049,8 @@ typedef struct {
 /* the header is exactly 256 bytes; a compile error here means a field changed */
 typedef char checkpoint_header_is_256_bytes[sizeof(CheckpointHeader) == 256 ? 1 : -1];
 
-/* A model on the GPU: its parameters, moments and average copied back into
- * the Model's own buffers (so a checkpoint has the same bytes from either
- * device). On the CPU they are there already. */
-static inline void model_download(Model *m) {
-    MODEL_ON_GPU(m, model_download_gpu(m));
-    (void)m;
-}
-
 static inline void checkpoint_save(const char *path, Model *m, const CheckpointHeader *h_in) {
-    model_download(m);
+    model_download(m); /* a model on the GPU: its numbers back in m first (the same bytes either way) */
     CheckpointHeader h = *h_in;
     h.magic = CHECKPOINT_MAGIC;
     h.version = CHECKPOINT_VERSION;

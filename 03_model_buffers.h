@@ -2,9 +2,10 @@
  * 03_model_buffers.h -- the memory of 03_model.cu's batches and models:
  * allocating and freeing them, the activations' sizes and places (one table,
  * used to size the buffers and to carve them), and the checks of a model's
- * configuration and of a batch's tokens; and the sums over a batch's scored
- * positions. Included by 03_model.cu after the types it works on (Batch,
- * Activations, ModelTensors, Model).
+ * configuration and of a batch's tokens, the sums over a batch's scored
+ * positions, and where a model's numbers are: its copy on the GPU, and what
+ * the host reads of it. Included by 03_model.cu after the types it works on
+ * (Batch, Activations, ModelTensors, Model).
  */
 #ifndef MODEL_BUFFERS_H
 #define MODEL_BUFFERS_H
@@ -141,6 +142,34 @@ static inline void model_free(Model *m) {
     free(m->params); free(m->grads); free(m->adam_m); free(m->adam_v); free(m->ema); free(m->rope);
     free(m->act_memory); free(m->grad_act_memory); free(m->tensors.seq_first);
     memset(m, 0, sizeof *m);
+}
+
+/* ---- a model on the GPU, and what the host reads of it ---- */
+/* Give the model its copy on the GPU when the program runs there (after this
+ * the model functions below work on that copy); on the CPU, nothing to do. */
+static inline void model_to_device(Model *m) {
+    RUN_ON_GPU(model_to_device_gpu(m));
+    (void)m;
+}
+
+/* The logits (S, V) of the last forward without gradients, in host memory. */
+static inline const float *model_logits(Model *m) {
+    MODEL_ON_GPU(m, model_logits_gpu(m));
+    return m->tensors.acts.logits;
+}
+
+/* The input of encoder block l of the last forward, n = B*T*C floats, into dst (06_eval's PCA). */
+static inline void model_copy_encoder_input(Model *m, int l, size_t n, float *dst) {
+    MODEL_ON_GPU(m, model_copy_encoder_input_gpu(m, l, n, dst));
+    memcpy(dst, m->tensors.acts.enc_x + (size_t)l * n, sizeof(float) * n);
+}
+
+/* A model on the GPU: its parameters, moments and average copied back into
+ * the Model's own buffers (so a checkpoint has the same bytes from either
+ * device). On the CPU they are there already. */
+static inline void model_download(Model *m) {
+    MODEL_ON_GPU(m, model_download_gpu(m));
+    (void)m;
 }
 
 #endif /* MODEL_BUFFERS_H */
