@@ -170,7 +170,6 @@ static inline void next_batch_ids(int *ids, int B, const int *train_ids, int n_t
     }
 }
 
-
 /* ---- 3. setting up a run ---- */
 /* A run's state: what the loop reads and what a checkpoint stores (h). */
 typedef struct {

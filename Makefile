@@ -12,7 +12,7 @@
 # CBLAS the model uses its own OpenMP matmul. Force that with NO_BLAS=1.
 CC      = gcc
 CFLAGS  ?= -O3 -march=native
-# -fno-trapping-math: lets gcc vectorize the clamps in exp_vec (03_model.cu); no
+# -fno-trapping-math: lets gcc vectorize the clamps in exp_vec (03_model_cpu.h); no
 # value changes (unlike -ffast-math), we never rely on floating-point traps
 CFLAGS  += -Wall -Wextra -std=gnu11 -fopenmp -fno-trapping-math -I.
 LDLIBS  += -lm -fopenmp
