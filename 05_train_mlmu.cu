@@ -94,11 +94,9 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(argv[i], "--objective")) {
             o.setting_flag = "--objective";
-            const char *v = flag_value(argc, argv, &i);
-            if (!strcmp(v, "mlm-u")) o.train.objective = OBJ_MLMU;
-            else if (!strcmp(v, "mlm")) o.train.objective = OBJ_MLM;
-            else if (!strcmp(v, "plm")) o.train.objective = OBJ_PLM;
-            else die("--objective must be mlm-u, mlm or plm, got '%s'", v);
+            static const char *const NAMES[] = {"mlm-u", "mlm", "plm"};
+            static const int OBJECTIVES[] = {OBJ_MLMU, OBJ_MLM, OBJ_PLM};
+            o.train.objective = OBJECTIVES[parse_choice("--objective", flag_value(argc, argv, &i), NAMES, 3)];
         } else if (!strcmp(argv[i], "--elbo")) {
             o.setting_flag = "--elbo";
             o.train.elbo_weights = 1;

@@ -3,7 +3,7 @@
  * and score it, split by direction (forward: value of a key; backward: key of
  * a value).
  *
- * Decoding is the same for every objective (DESIGN.md section 2): the prompt
+ * Decoding is the same for every objective (docs/design.md, "Decoding"): the prompt
  * is context, and each answer token is predicted from the prompt and the
  * tokens generated so far. Only the ranks differ: a model trained AR (or PLM)
  * sees rank[i] = i, a model trained with MLM/MLM-U sees the known tokens at
@@ -12,7 +12,7 @@
  *
  * --order confidence (not the paper's protocol) lets a model trained on every
  * order fill the answer in the order it is surest of instead
- * (decode_queries_by_confidence in 03_model.cu).
+ * (decode_queries_by_confidence, below).
  *
  * Metrics: exact match (the whole answer, EOS included) and per-token accuracy
  * (answer positions where the greedy output has the gold token). For a star
@@ -34,6 +34,104 @@
  *   usage: 06_eval --model runs/ar/model.ckpt --data data/retrieval [options]   (--help)
  */
 #include "03_model.cu"
+
+/* Decoding in the order the model is surest of (an option of 06_eval, not
+ * the paper's protocol: the paper decodes every model left to right).
+ *
+ * A model trained on every factorization (MLM-U, PLM) can fill an answer in
+ * any order, not only left to right. Here the answer is a canvas of the gold
+ * answer's length (the one thing this decoder is told about the answer, as a
+ * masked-diffusion sampler is told its sequence length). Every step scores
+ * all the unfilled positions at once, each from the prompt and the filled
+ * ones, and fills the single position whose most likely token has the
+ * highest probability; answer_len steps fill the canvas. The answer then ends
+ * at its first EOS and is scored as left-to-right answers are.
+ *
+ * Ranks: MLM models see the known tokens at rank 0 and every unfilled
+ * position at rank 1 (an unfilled position sees no other unfilled one, as a
+ * masked position sees no other masked one in training). PLM models see the
+ * prompt at ranks 0..a-1 (a = answer_start), the filled answer positions at
+ * ranks a, a+1, ... in the order they were filled, and every unfilled
+ * position at the next rank: the situation of a random permutation whose
+ * first a + filled entries are exactly those. AR models were trained on one
+ * order only; the caller refuses them. */
+static inline DecodeStats decode_queries_by_confidence(Model *m, int objective, const TokenData *d,
+                                                       const int *query_ids, int n_queries, int batch_size,
+                                                       int32_t *outputs) {
+    DecodeStats st;
+    memset(&st, 0, sizeof st);
+    int max_len = (int)d->header.max_len;
+    Batch bt;
+    batch_init(&bt, batch_size, max_len);
+    int32_t *canvas = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)batch_size * max_len);  /* -1: unfilled */
+    int32_t *fill_rank = (int32_t *)xmalloc(sizeof(int32_t) * (size_t)batch_size * max_len); /* PLM ranks */
+    float *best_prob = (float *)xmalloc(sizeof(float) * batch_size);
+    int *best_pos = (int *)xmalloc(sizeof(int) * batch_size), *best_tok = (int *)xmalloc(sizeof(int) * batch_size);
+    int ar_ranks = objective_decodes_with_ar_ranks(objective);
+    for (int start = 0; start < n_queries; start += batch_size) {
+        int n = n_queries - start < batch_size ? n_queries - start : batch_size;
+        int T = 1, max_answer = 0;
+        for (int b = 0; b < n; b++) {
+            const ExampleRecord *e = &d->examples[query_ids[start + b]];
+            if (e->length > T) T = e->length;
+            if (e->length - e->answer_start > max_answer) max_answer = e->length - e->answer_start;
+            for (int t = 0; t < max_len; t++) canvas[b * max_len + t] = -1;
+        }
+        for (int step = 0; step < max_answer; step++) {
+            bt.B = n;
+            bt.T = T;
+            bt.n_scored = 0;
+            for (int b = 0; b < n; b++) {
+                const ExampleRecord *e = &d->examples[query_ids[start + b]];
+                int a = e->answer_start, filling = step < e->length - a; /* step positions filled so far */
+                for (int t = 0; t < T; t++) {
+                    int32_t tok = TOK_PAD, rank = RANK_NEVER; /* a filled-in row is all padding */
+                    if (filling && t < a) { tok = d->tokens[e->offset + t]; rank = ar_ranks ? t : 0; }
+                    else if (filling && t < e->length && canvas[b * max_len + t - a] >= 0) {
+                        tok = canvas[b * max_len + t - a];
+                        rank = ar_ranks ? a + fill_rank[b * max_len + t - a] : 0;
+                    } else if (filling && t < e->length) rank = ar_ranks ? a + step : 1; /* unfilled: a query */
+                    bt.tokens[b * T + t] = tok;
+                    bt.ranks[b * T + t] = rank;
+                }
+                bt.lengths[b] = filling ? e->length : 0;
+                best_prob[b] = -1.0f;
+                if (filling) /* score every unfilled position */
+                    for (int t = a; t < e->length; t++)
+                        if (canvas[b * max_len + t - a] < 0) batch_score(&bt, b, t); /* target unused: PAD */
+            }
+            if (bt.n_scored == 0) break;
+            model_forward(m, &bt, 0);
+            for (int s = 0; s < bt.n_scored; s++) {
+                int b = bt.scored[s] / T, t = bt.scored[s] % T;
+                const float *z = model_logits(m) + (size_t)s * m->config.vocab_size;
+                int top = 0;
+                for (int v = 1; v < m->config.vocab_size; v++) if (z[v] > z[top]) top = v;
+                double sum = 0.0; /* the top token's probability: 1 / sum_v exp(z_v - z_top) */
+                for (int v = 0; v < m->config.vocab_size; v++) sum += exp((double)z[v] - z[top]);
+                float prob = (float)(1.0 / sum);
+                if (prob > best_prob[b]) { best_prob[b] = prob; best_pos[b] = t; best_tok[b] = top; }
+            }
+            for (int b = 0; b < n; b++) {
+                if (best_prob[b] < 0.0f) continue;
+                int a = d->examples[query_ids[start + b]].answer_start;
+                canvas[b * max_len + best_pos[b] - a] = best_tok[b];
+                fill_rank[b * max_len + best_pos[b] - a] = step;
+            }
+        }
+        for (int b = 0; b < n; b++)
+            decode_score_query(&st, d, &d->examples[query_ids[start + b]], canvas + b * max_len,
+                               outputs ? outputs + (size_t)(start + b) * max_len : NULL, max_len);
+    }
+    batch_free(&bt);
+    free(canvas);
+    free(fill_rank);
+    free(best_prob);
+    free(best_pos);
+    free(best_tok);
+    return st;
+}
+
 
 /* ---- Figure 4b/c: a PCA of the entity representations ----
  * Every training statement (e.g. "A => B => C") goes through the encoder with
@@ -106,7 +204,7 @@ static void write_entity_pca(Model *m, int objective, const char *data_dir, cons
         model_forward(m, &bt, 0); /* nothing scored: the encoder only */
         size_t BTC = (size_t)bt.B * bt.T * C;
         if (BTC > states_size) { free(states); states = (float *)xmalloc(sizeof(float) * BTC); states_size = BTC; }
-        device_download(states, m->acts.enc_x + (size_t)(L - 1) * BTC, sizeof(float) * BTC);
+        model_copy_encoder_input(m, L - 1, BTC, states);
         for (int b = 0; b < n; b++) {
             const ExampleRecord *e = &train.examples[ids[b]];
             for (int sp = 0; sp < e->n_spans; sp++, n_done++) {
@@ -213,10 +311,9 @@ int main(int argc, char **argv) {
         else die("unknown flag '%s' (see --help)", a);
     }
     if (!model_path || !data_dir) die("--model and --data are required (see --help)");
-    if (strcmp(split, "test") && strcmp(split, "train")) die("--split must be test or train, got '%s'", split);
-    int by_confidence = !strcmp(order, "confidence");
-    if (!by_confidence && strcmp(order, "left-to-right"))
-        die("--order must be left-to-right or confidence, got '%s'", order);
+    static const char *const SPLITS[] = {"test", "train"}, *const ORDERS[] = {"left-to-right", "confidence"};
+    parse_choice("--split", split, SPLITS, 2);
+    int by_confidence = parse_choice("--order", order, ORDERS, 2);
 
     char data_path[1024], vocab_path[1024], prefix[1024];
     snprintf(data_path, sizeof data_path, "%s/%s.bin", data_dir, split);

@@ -1,8 +1,8 @@
 # Builds every stage into build/.  `make` builds, `make test` runs the tests,
 # `make bench` runs the CPU benchmark.  The .cu files are compiled as C by gcc
-# (their CUDA parts sit behind #ifdef __CUDACC__) into build/; where nvcc is
-# installed, `make` also compiles them with nvcc into build/cuda/ (the GPU
-# build: the same programs, which run on the GPU when there is one). g++ also
+# into build/ (their CUDA part, 03_model_gpu.cuh, is included only by nvcc);
+# where nvcc is installed, `make` also compiles them with nvcc into build/cuda/
+# (the GPU build: the same programs, which run on the GPU when there is one). g++ also
 # compiles the CUDA code against the CPU stand-ins of test/cuda_emu/ into
 # build/emu/ (the CUDA emulator: the kernels tested without a GPU).
 #
@@ -12,7 +12,7 @@
 # CBLAS the model uses its own OpenMP matmul. Force that with NO_BLAS=1.
 CC      = gcc
 CFLAGS  ?= -O3 -march=native
-# -fno-trapping-math: lets gcc vectorize the clamps in exp_vec (03_model.cu); no
+# -fno-trapping-math: lets gcc vectorize the clamps in exp_vec (03_model_cpu.h); no
 # value changes (unlike -ffast-math), we never rely on floating-point traps
 CFLAGS  += -Wall -Wextra -std=gnu11 -fopenmp -fno-trapping-math -I.
 LDLIBS  += -lm -fopenmp
@@ -45,7 +45,9 @@ ifneq ($(SANITIZE),)
   LDLIBS += -fsanitize=address,undefined
 endif
 
-MODEL_DEPS := 03_model.cu common.h
+# 03_model.cu and the headers it includes (03_model_gpu.cuh: the CUDA twins, nvcc only)
+MODEL_DEPS := 03_model.cu 03_model_device.h 03_model_profile.h 03_model_cpu.h 03_model_buffers.h 03_model_decode.h \
+              03_model_train.h 03_model_gpu.cuh common.h
 PROGRAMS := build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval
 TESTS    := build/test_model build/test_matmul build/test_bpe
 
@@ -62,7 +64,7 @@ build/01_data: 01_data.c 01_data_bios.h 01_data_wiki.h common.h | build
 build/02_tokenize: 02_tokenize.c common.h | build
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
-build/03_model: 03_model.cu common.h | build
+build/03_model: $(MODEL_DEPS) | build
 	$(CC) $(CFLAGS) -DMODEL_MAIN -x c $< -o $@ $(LDLIBS)
 
 build/04_train_ar: 04_train_ar.cu $(MODEL_DEPS) | build
@@ -87,7 +89,7 @@ test: all
 	bash test/run_tests.sh
 
 # OPENBLAS_CORETYPE: where OpenBLAS does not recognise the CPU, its faster
-# kernels instead of the generic ones (03_model.cu, "which kernels")
+# kernels instead of the generic ones (03_model_cpu.h)
 # With the GPU build and a GPU (nvidia-smi lists one), the GPU benchmark too,
 # with fp32, TF32 and bf16 matrix products.
 bench: build/bench build/03_model
@@ -98,7 +100,7 @@ bench: build/bench build/03_model
 	@if [ -x build/cuda/bench ] && nvidia-smi -L >/dev/null 2>&1; then \
 		for m in fp32 tf32 bf16; do ./build/cuda/bench --device cuda --matmul $$m || exit 1; done; fi
 
-# ---- the GPU build: nvcc compiles the same sources (section 2g included) ----
+# ---- the GPU build: nvcc compiles the same sources (03_model_gpu.cuh included) ----
 # CUDA_ARCH: Ampere (A100) and Hopper (H100) code, plus PTX for newer cards.
 NVCC      ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=[sm_90,compute_90]
@@ -139,9 +141,9 @@ EMU_FLAGS = -O2 -g -std=c++20 -U_FORTIFY_SOURCE -D__CUDACC__ -Itest/cuda_emu -I.
 # never with the sanitizers (SANITIZE=1): AddressSanitizer does not follow the
 # emulator's switches between its threads' stacks
 EMU_LDLIBS = $(filter-out -fsanitize=%,$(LDLIBS))
-EMU_SOURCES := $(addprefix build/emu/src/,03_model.cu 04_train_ar.cu 05_train_mlmu.cu 06_eval.c test/test_parity.cu \
-                                          test/bench.c)
-EMU_DEPS    := $(EMU_SOURCES) common.h test/cuda_emu/cuda_runtime.h test/cuda_emu/cublas_v2.h
+EMU_SOURCES := $(addprefix build/emu/src/,03_model.cu 03_model_gpu.cuh 04_train_ar.cu 05_train_mlmu.cu 06_eval.c \
+                                          test/test_parity.cu test/bench.c)
+EMU_DEPS    := $(EMU_SOURCES) $(MODEL_DEPS) test/cuda_emu/cuda_runtime.h test/cuda_emu/cublas_v2.h
 
 $(EMU_SOURCES): build/emu/src/%: %
 	@mkdir -p $(dir $@)

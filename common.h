@@ -8,7 +8,8 @@
  *   3. the random number generator (deterministic for a seed, state saved in
  *      checkpoints so a resumed run continues the same stream)
  *   4. the special tokens and the two text/binary data formats
- *   5. small helpers: flag parsing, timing, progress lines
+ *   5. small helpers: flag parsing (numbers, one of a list of names), timing,
+ *      durations, reading a whole file, errors at a line of a file
  *
  * Everything here is plain C that is also valid C++, so the .cu files that
  * include it compile with both gcc and nvcc.
@@ -346,6 +347,19 @@ static inline double parse_double(const char *flag, const char *s, double lo, do
     return v;
 }
 
+/* The index of `name` among names[0..n), or die naming the flag and every
+ * choice: "--device must be cpu, cuda or auto, got 'gpu'". */
+static inline int parse_choice(const char *flag, const char *name, const char *const *names, int n) {
+    char choices[256] = "";
+    for (int k = 0; k < n; k++) {
+        if (!strcmp(name, names[k])) return k;
+        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s",
+                 k == 0 ? "" : k == n - 1 ? " or " : ", ", names[k]);
+    }
+    die("%s must be %s, got '%s'", flag, choices, name);
+    return 0;
+}
+
 /* The value after flag argv[*i], or die saying it is missing. */
 static inline const char *flag_value(int argc, char **argv, int *i) {
     if (*i + 1 >= argc) die("%s needs a value (see --help)", argv[*i]);
@@ -359,6 +373,40 @@ static inline const char *format_duration(double s, char *buf, size_t n) {
     if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
     else snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
     return buf;
+}
+
+/* The whole file as a NUL-terminated string, its length in *size (the file
+ * may hold NUL bytes of its own: *size counts them). Read in chunks, so a
+ * pipe works too. */
+static inline char *read_file(const char *path, size_t *size) {
+    FILE *f = xfopen_read(path);
+    size_t capacity = 1 << 16, n = 0;
+    char *buf = (char *)xmalloc(capacity);
+    for (;;) {
+        if (n + 1 >= capacity) {
+            capacity *= 2;
+            buf = (char *)realloc(buf, capacity);
+            if (!buf) die("out of memory reading '%s'", path);
+        }
+        size_t got = fread(buf + n, 1, capacity - 1 - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) die("read error in '%s': %s", path, strerror(errno));
+    fclose(f);
+    buf[n] = 0;
+    *size = n;
+    return buf;
+}
+
+/* Die with "PATH:LINE: message", the form editors and compilers use. */
+static inline void die_at_line(const char *path, int line, const char *fmt, ...) {
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    die("%s:%d: %s", path, line, message);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -477,8 +525,8 @@ static inline void vocab_file_parse(VocabFile *v, char *text, size_t size, const
         *newline = 0;
         if (sscanf(line, "#bpe tokens=%d merges=%d%n", &v->n_tokens, &header_merges, &n_read) != 2 ||
             line[n_read] != 0 || v->n_tokens != n_lines - 1 || header_merges != v->n_tokens - BPE_FIRST_MERGE)
-            die("%s:1: expected '#bpe tokens=N merges=N-%d' with N the number of token lines (%d), got '%s'",
-                path, BPE_FIRST_MERGE, n_lines - 1, line);
+            die_at_line(path, 1, "expected '#bpe tokens=N merges=N-%d' with N the number of token lines (%d), "
+                        "got '%s'", BPE_FIRST_MERGE, n_lines - 1, line);
         v->n_merges = header_merges;
         line = newline + 1;
         line_number++;
@@ -500,11 +548,11 @@ static inline void vocab_file_parse(VocabFile *v, char *text, size_t size, const
         if (!v->is_bpe) {
             /* word-level: the line is the word */
             if (line[0] == 0 || strchr(line, ' ') || strchr(line, '\t') || strchr(line, '\r'))
-                die("%s:%d: a word-level vocabulary line must be one word (no space, tab or empty line)",
-                    path, line_number);
+                die_at_line(path, line_number,
+                            "a word-level vocabulary line must be one word (no space, tab or empty line)");
             if (id < N_SPECIAL_TOKENS && strcmp(line, SPECIAL_TOKEN_NAMES[id]) != 0)
-                die("%s:%d: expected the special token %s, found '%s'", path, line_number,
-                    SPECIAL_TOKEN_NAMES[id], line);
+                die_at_line(path, line_number, "expected the special token %s, found '%s'", SPECIAL_TOKEN_NAMES[id],
+                            line);
             vocab_file_set_token(v, id, line, (int)strlen(line));
             line = newline + 1;
             continue;
@@ -513,39 +561,40 @@ static inline void vocab_file_parse(VocabFile *v, char *text, size_t size, const
         char *tab1 = strchr(line, '\t');
         char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
         if (!tab2 || strchr(tab2 + 1, '\t'))
-            die("%s:%d: expected three tab-separated fields ID, BYTES, ORIGIN", path, line_number);
+            die_at_line(path, line_number, "expected three tab-separated fields ID, BYTES, ORIGIN");
         *tab1 = 0;
         *tab2 = 0;
         char *bytes_field = tab1 + 1, *origin = tab2 + 1;
         char id_text[16];
         snprintf(id_text, sizeof id_text, "%d", id);
         if (strcmp(line, id_text) != 0)
-            die("%s:%d: expected token id %d, found '%s'", path, line_number, id, line);
+            die_at_line(path, line_number, "expected token id %d, found '%s'", id, line);
         int left = -1, right = -1, n_read = 0;
         if (id < N_SPECIAL_TOKENS) {
             if (strcmp(bytes_field, SPECIAL_TOKEN_NAMES[id]) != 0 || strcmp(origin, "special") != 0)
-                die("%s:%d: expected the special token '%d\\t%s\\tspecial'", path, line_number, id,
-                    SPECIAL_TOKEN_NAMES[id]);
+                die_at_line(path, line_number, "expected the special token '%d\\t%s\\tspecial'", id,
+                            SPECIAL_TOKEN_NAMES[id]);
             vocab_file_set_token(v, id, bytes_field, (int)strlen(bytes_field));
             line = newline + 1;
             continue;
         }
         int n = unescape_token_bytes(bytes_field, bytes);
-        if (n <= 0) die("%s:%d: bad token bytes '%s' (see the escapes in common.h)", path, line_number, bytes_field);
+        if (n <= 0)
+            die_at_line(path, line_number, "bad token bytes '%s' (see the escapes in common.h)", bytes_field);
         if (id < BPE_FIRST_MERGE) {
             if (strcmp(origin, "byte") != 0 || n != 1 || (unsigned char)bytes[0] != id - N_SPECIAL_TOKENS)
-                die("%s:%d: token %d must be the single byte 0x%02x with origin 'byte'", path, line_number,
-                    id, id - N_SPECIAL_TOKENS);
+                die_at_line(path, line_number, "token %d must be the single byte 0x%02x with origin 'byte'", id,
+                            id - N_SPECIAL_TOKENS);
         } else {
             if (sscanf(origin, "merge %d %d%n", &left, &right, &n_read) != 2 || origin[n_read] != 0 ||
                 left < N_SPECIAL_TOKENS || right < N_SPECIAL_TOKENS || left >= id || right >= id)
-                die("%s:%d: origin must be 'merge LEFT RIGHT' with two earlier non-special ids, got '%s'",
-                    path, line_number, origin);
+                die_at_line(path, line_number,
+                            "origin must be 'merge LEFT RIGHT' with two earlier non-special ids, got '%s'", origin);
             if (n != v->length[left] + v->length[right] ||
                 memcmp(bytes, v->text[left], (size_t)v->length[left]) != 0 ||
                 memcmp(bytes + v->length[left], v->text[right], (size_t)v->length[right]) != 0)
-                die("%s:%d: the bytes '%s' are not those of token %d followed by token %d", path,
-                    line_number, bytes_field, left, right);
+                die_at_line(path, line_number, "the bytes '%s' are not those of token %d followed by token %d",
+                            bytes_field, left, right);
         }
         v->merge_left[id] = left;
         v->merge_right[id] = right;
@@ -557,15 +606,9 @@ static inline void vocab_file_parse(VocabFile *v, char *text, size_t size, const
 
 /* Read and check a vocabulary file. */
 static inline void vocab_file_load(VocabFile *v, const char *path) {
-    FILE *f = xfopen_read(path);
-    if (fseek(f, 0, SEEK_END) != 0) die("cannot read '%s': %s", path, strerror(errno));
-    long size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) die("cannot read '%s': %s", path, strerror(errno));
-    char *text = (char *)xmalloc((size_t)size + 1);
-    xfread(text, (size_t)size, f, path);
-    fclose(f);
-    text[size] = 0;
-    vocab_file_parse(v, text, (size_t)size, path);
+    size_t size;
+    char *text = read_file(path, &size);
+    vocab_file_parse(v, text, size, path);
     free(text);
 }
 

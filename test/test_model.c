@@ -1,5 +1,5 @@
 /*
- * test_model.c -- the model's correctness checks (DESIGN.md section 4).
+ * test_model.c -- the model's correctness checks (docs/tests.md, "test_model").
  *
  *   1. gradient check: for every parameter tensor and every objective's ranks,
  *      the analytic directional derivative g.d against the central difference
@@ -38,7 +38,7 @@ static void tiny_model(Model *m, int L) {
     for (size_t i = 0; i < m->n_params; i++) m->params[i] = 0.3f * rng_normal(&r);
     for (int t = 0; t < NUM_PARAM_TENSORS; t++) /* LayerNorm weights near 1 */
         if (t == P_ENC_LN1_W || t == P_ENC_LN2_W || t == P_DEC_LN1_W || t == P_DEC_LN2_W || t == P_LNF_W)
-            for (size_t i = 0; i < m->param_sizes[t]; i++) m->param_ptrs[t][i] = 1.0f + 0.2f * rng_normal(&r);
+            for (size_t i = 0; i < m->param_sizes[t]; i++) m->tensors.param_ptrs[t][i] = 1.0f + 0.2f * rng_normal(&r);
 }
 
 /* A random batch of B sequences of random lengths, BOS first. */
@@ -116,7 +116,7 @@ static double loss_at(Model *m, const Batch *bt) { return model_forward(m, bt, 0
 static int check_direction(Model *m, const Batch *bt, int t, const float *g, const float *d,
                            double *rel_err) {
     size_t n = m->param_sizes[t];
-    float *p = m->param_ptrs[t];
+    float *p = m->tensors.param_ptrs[t];
     double analytic = 0.0;
     for (size_t i = 0; i < n; i++) analytic += (double)g[i] * d[i];
     const float eps = 2e-3f;
@@ -134,7 +134,7 @@ static int check_direction(Model *m, const Batch *bt, int t, const float *g, con
 
 /* One element: d(loss)/d(p[i]) against the central difference. */
 static int check_element(Model *m, const Batch *bt, int t, const float *g, size_t i, double *rel_err) {
-    float *p = m->param_ptrs[t];
+    float *p = m->tensors.param_ptrs[t];
     const float eps = 1e-3f;
     float saved = p[i];
     p[i] = saved + eps;
@@ -172,7 +172,7 @@ static void gradient_check(void) {
         const char *worst_name = "";
         for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
             size_t n = m.param_sizes[t];
-            float *g = grads + (m.param_ptrs[t] - m.params);
+            float *g = grads + (m.tensors.param_ptrs[t] - m.params);
             float *d = (float *)xmalloc(sizeof(float) * n);
             double gnorm = 0.0, rnorm = 0.0;
             for (size_t i = 0; i < n; i++) gnorm += (double)g[i] * g[i];
@@ -209,7 +209,7 @@ static void gradient_check(void) {
         /* the check must be able to fail: make one element 20% wrong */
         if (ci == 0) {
             int t = P_ENC_QKV_W;
-            float *g = grads + (m.param_ptrs[t] - m.params);
+            float *g = grads + (m.tensors.param_ptrs[t] - m.params);
             size_t largest = 0;
             for (size_t i = 0; i < m.param_sizes[t]; i++) if (fabsf(g[i]) > fabsf(g[largest])) largest = i;
             g[largest] *= 1.2f;
@@ -235,7 +235,7 @@ static void leakage_check(void) {
         int V = m.config.vocab_size, S = bt.n_scored;
         model_forward(&m, &bt, 0);
         float *base = (float *)xmalloc(sizeof(float) * (size_t)S * V);
-        memcpy(base, m.acts.logits, sizeof(float) * (size_t)S * V);
+        memcpy(base, m.tensors.acts.logits, sizeof(float) * (size_t)S * V);
         int hidden_tested = 0, hidden_ok = 0, visible_tested = 0, visible_ok = 0;
         for (int s = 0; s < S; s++) {
             int flat = bt.scored[s], b = flat / bt.T;
@@ -245,7 +245,7 @@ static void leakage_check(void) {
                 bt.tokens[b * bt.T + j] = N_SPECIAL_TOKENS + (saved - N_SPECIAL_TOKENS + 1 + (int)rng_below(&r, V - N_SPECIAL_TOKENS - 1)) % (V - N_SPECIAL_TOKENS);
                 if (saved < N_SPECIAL_TOKENS) bt.tokens[b * bt.T + j] = N_SPECIAL_TOKENS + 1;
                 model_forward(&m, &bt, 0);
-                int same = memcmp(base + (size_t)s * V, m.acts.logits + (size_t)s * V, sizeof(float) * V) == 0;
+                int same = memcmp(base + (size_t)s * V, m.tensors.acts.logits + (size_t)s * V, sizeof(float) * V) == 0;
                 if (rank_j < rank_i) { visible_tested++; visible_ok += !same; }
                 else { hidden_tested++; hidden_ok += same; }
                 bt.tokens[b * bt.T + j] = saved;
@@ -306,9 +306,9 @@ static void ema_check(void) {
     report(ok, "ema: the average follows its recursion (12 steps, ramped decay; %.4f)", expect);
     float first_param = m.params[0];
     model_swap_ema(&m);
-    ok = fabsf(m.params[0] - (float)expect) < 1e-5f && m.param_ptrs[0] == m.params && m.ema[0] == first_param;
+    ok = fabsf(m.params[0] - (float)expect) < 1e-5f && m.tensors.param_ptrs[0] == m.params && m.ema[0] == first_param;
     model_swap_ema(&m);
-    ok &= m.params[0] == first_param && m.param_ptrs[0] == m.params;
+    ok &= m.params[0] == first_param && m.tensors.param_ptrs[0] == m.params;
     report(ok, "ema: model_swap_ema swaps the weights the layers read, and swaps back");
     CheckpointHeader h, h2;
     memset(&h, 0, sizeof h);

@@ -133,17 +133,12 @@ static void random_batch(Batch *bt, const Case *c, uint64_t seed) {
     else sample_ranks_mlm(bt, &r, &tc);
 }
 
-/* a copy of a CPU model's parameters, moved to the GPU */
-static void gpu_copy(Model *dst, const Model *src) {
-    model_alloc(dst, &src->config);
-    memcpy(dst->params, src->params, sizeof(float) * src->n_params);
-    model_to_device(dst);
-}
-
+/* the model's copy on the GPU, its activations and their gradients NaN */
 static void poison_activations(Model *m, const Batch *bt) {
-    model_ensure_activations(m, bt->B, bt->T);
-    CUDA_CHECK(cudaMemset(m->act_memory, 0xff, sizeof(float) * m->act_floats)); /* 0xffffffff is a NaN */
-    CUDA_CHECK(cudaMemset(m->grad_act_memory, 0xff, sizeof(float) * m->grad_act_floats));
+    GpuModel *g = gpu_model_of(m);
+    gpu_ensure_activations(g, &m->config, bt->B, bt->T);
+    CUDA_CHECK(cudaMemset(g->act_memory, 0xff, sizeof(float) * g->act_floats)); /* 0xffffffff is a NaN */
+    CUDA_CHECK(cudaMemset(g->grad_act_memory, 0xff, sizeof(float) * g->grad_act_floats));
 }
 
 static float *download(const float *dev, size_t n) {
@@ -181,11 +176,9 @@ static void check_case(const Case *c, uint64_t seed) {
     g_attention = c->attention;
     double tol_loss, tol;
     tolerances(c->matmul, &tol_loss, &tol);
-    gpu_copy(&gpu, &cpu); /* cpu.params have moved one step: copy the start again below */
-    Model start;
-    random_model(&start, c->shape, seed);
-    CUDA_CHECK(cudaMemcpy(gpu.params, start.params, sizeof(float) * start.n_params, cudaMemcpyHostToDevice));
-    model_free(&start);
+    random_model(&gpu, c->shape, seed); /* the CPU model's parameters before its step */
+    model_to_device(&gpu);
+    GpuModel *on_gpu = gpu_model_of(&gpu);
     poison_activations(&gpu, &bt);
     model_forward(&gpu, &bt, 0);
     double logit_err = relative_error(model_logits(&gpu), cpu_logits, (size_t)S * V);
@@ -199,11 +192,11 @@ static void check_case(const Case *c, uint64_t seed) {
     model_backward(&gpu, &bt);
     double loss_err = fabs((double)gpu_loss - cpu_loss) / fabs((double)cpu_loss);
     report(loss_err <= tol_loss, "%s: loss %.7f (CPU %.7f), relative error %.2e", c->name, gpu_loss, cpu_loss, loss_err);
-    float *gpu_grads = download(gpu.grads, gpu.n_params);
+    float *gpu_grads = download(on_gpu->grads, gpu.n_params);
     double worst = 0.0;
     int worst_tensor = 0;
     for (int t = 0; t < NUM_PARAM_TENSORS; t++) {
-        size_t off = (size_t)(cpu.param_ptrs[t] - cpu.params);
+        size_t off = (size_t)(cpu.tensors.param_ptrs[t] - cpu.params);
         double e = relative_error(gpu_grads + off, cpu_grads + off, cpu.param_sizes[t]);
         if (!(e <= worst)) { worst = e; worst_tensor = t; }
     }
@@ -215,7 +208,7 @@ static void check_case(const Case *c, uint64_t seed) {
     model_zero_grad(&gpu);
     float again = model_forward(&gpu, &bt, 1);
     model_backward(&gpu, &bt);
-    float *again_grads = download(gpu.grads, gpu.n_params);
+    float *again_grads = download(on_gpu->grads, gpu.n_params);
     report(again == gpu_loss && memcmp(again_grads, gpu_grads, sizeof(float) * gpu.n_params) == 0,
            "%s: the GPU step is deterministic (same loss and gradients, bit for bit)", c->name);
 
@@ -223,13 +216,13 @@ static void check_case(const Case *c, uint64_t seed) {
      * Adam moves each parameter by lr * sign(g), so a gradient that is ~0 and
      * rounds to opposite signs on the two devices moves by 2 lr, which says
      * nothing about the optimizer kernels. */
-    CUDA_CHECK(cudaMemcpy(gpu.grads, cpu_grads, sizeof(float) * gpu.n_params, cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaMemcpy(on_gpu->grads, cpu_grads, sizeof(float) * gpu.n_params, cudaMemcpyHostToDevice));
     float gpu_norm = clip_grad_norm(&gpu, opt.grad_clip);
     ema_update(&gpu, 0.9f, 1);
     adamw_update(&gpu, &opt, 1);
     ema_update(&gpu, 0.9f, 2);
-    float *gpu_params = download(gpu.params, gpu.n_params);
-    float *gpu_ema = download(gpu.ema, gpu.n_params);
+    float *gpu_params = download(on_gpu->params, gpu.n_params);
+    float *gpu_ema = download(on_gpu->ema, gpu.n_params);
     double ema_err = relative_error(gpu_ema, cpu.ema, cpu.n_params);
     report(ema_err <= 1e-4, "%s: the weight average (--ema) after that step: relative error %.2e", c->name, ema_err);
     free(gpu_ema);

@@ -1,6 +1,6 @@
 /*
  * test/cuda_emu/cuda_runtime.h -- a CPU stand-in for the part of CUDA this
- * project uses, so that the kernels of 03_model.cu run, and are tested, on a
+ * project uses, so that the kernels of 03_model_gpu.cuh run, and are tested, on a
  * machine without a GPU. `make` builds build/emu/ with it (test_parity, the
  * trainers, 06_eval and bench, their GPU path running here):
  * g++ compiles the CUDA sources with this directory in front of the include
