@@ -1120,6 +1120,7 @@ typedef RankSampler (*SamplerForObjective)(int objective);
 #include "03_model_train.h"
 
 static inline void run_training(TrainOptions *o, SamplerForObjective sampler_for) {
+    if (o->show_ranks) { show_ranks(sampler_for(o->train.objective), &o->train, o->show_ranks == 2); return; }
     Training r;
     training_setup(&r, o, sampler_for); /* data, model (built, --init or --resume), validation split, log */
     TrainConfig *tc = &o->train;

@@ -28,6 +28,7 @@ typedef struct {
     const char *setting_flag; /* last flag given that sets the model or the run */
     ModelConfig model;       /* used when neither init nor resume is given */
     TrainConfig train;
+    int show_ranks;          /* --show-ranks: 1 draw the factorization as text, 2 as CSV, and exit */
 } TrainOptions;
 
 static inline void train_options_defaults(TrainOptions *o, int objective) {
@@ -55,6 +56,8 @@ static inline void train_options_defaults(TrainOptions *o, int objective) {
 
 static inline void train_options_help(void) {
     printf(
+        "  --show-ranks [csv]  draw this objective's ranks for one example sequence (which\n"
+        "                    position may use which) with the trainer's own sampler, and exit\n"
         "  --data DIR        tokenized data: DIR/train.bin, DIR/test.bin (default data/retrieval)\n"
         "  --out DIR         run directory for model.ckpt and log.csv (required)\n"
         "  --init FILE       start from a 03_model checkpoint (else build from the flags below)\n"
@@ -96,7 +99,10 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
         "--valid-fraction", "--ema"};
     for (size_t k = 0; k < sizeof setting_flags / sizeof setting_flags[0]; k++)
         if (!strcmp(a, setting_flags[k])) o->setting_flag = setting_flags[k];
-    if (!strcmp(a, "--data")) o->data_dir = flag_value(argc, argv, i);
+    if (!strcmp(a, "--show-ranks")) {
+        o->show_ranks = 1;
+        if (*i + 1 < argc && !strcmp(argv[*i + 1], "csv")) { o->show_ranks = 2; (*i)++; }
+    } else if (!strcmp(a, "--data")) o->data_dir = flag_value(argc, argv, i);
     else if (!strcmp(a, "--out")) o->out_dir = flag_value(argc, argv, i);
     else if (!strcmp(a, "--init")) o->init_path = flag_value(argc, argv, i);
     else if (!strcmp(a, "--resume")) o->resume_path = flag_value(argc, argv, i);
@@ -502,6 +508,53 @@ static inline void training_free(Training *r) {
     model_free(&r->model);
     token_data_free(&r->train);
     token_data_free(&r->test);
+}
+
+/* ---- --show-ranks: an objective's factorization, drawn ----
+ * The trainer's own rank sampler on one example sequence of 8 positions (BOS
+ * and 7 tokens), drawn 3 times (a draw that scores nothing is drawn again). Row i is a position and its rank; a '#'
+ * in column j means the prediction at i may use the token at j (rank[j] <
+ * rank[i]), '.' that it may not; a row marked '*' is scored (a training
+ * target). With --show-ranks csv the same as lines "objective,draw,position,
+ * rank,scored,context,visible", one a (position, context) pair; report/ranks.gp
+ * plots them (make ranks-figure). */
+static void show_ranks(RankSampler sample, const TrainConfig *tc, int csv) {
+    char name[32];
+    if (tc->objective == OBJ_MLM) snprintf(name, sizeof name, "MLM %.0f%%", 100.0 * tc->mlm_rate);
+    else snprintf(name, sizeof name, "%s", tc->objective == OBJ_AR ? "AR" : tc->objective == OBJ_PLM ? "PLM" : "MLM-U");
+    enum { T = 8, DRAWS = 3 };
+    Batch bt;
+    batch_init(&bt, 1, T);
+    Rng rng;
+    rng_seed(&rng, 1);
+    if (csv) printf("objective,draw,position,rank,scored,context,visible\n");
+    else printf("%s: which position may use which, %d draws of the ranks of one sequence\n"
+                "(row i: '#' at column j if rank[j] < rank[i]; '*' = scored)\n", name, DRAWS);
+    for (int d = 0; d < DRAWS; d++) {
+        bt.B = 1; bt.T = T; bt.n_scored = 0;
+        bt.lengths[0] = T; bt.first_scored[0] = 1;
+        for (int t = 0; t < T; t++) { bt.tokens[t] = t == 0 ? TOK_BOS : N_SPECIAL_TOKENS + t; bt.ranks[t] = RANK_NEVER; }
+        sample(&bt, &rng, tc);
+        if (bt.n_scored == 0) { d--; continue; } /* a draw that masks nothing trains nothing: draw again */
+        int scored[T] = {0};
+        for (int n = 0; n < bt.n_scored; n++) scored[bt.scored[n] % T] = 1;
+        if (!csv) printf("\n  draw %d        0 1 2 3 4 5 6 7\n", d + 1);
+        for (int i = 0; i < T; i++) {
+            char sees[T + 1];
+            for (int j = 0; j < T; j++) sees[j] = bt.ranks[j] < bt.ranks[i] ? '1' : '0';
+            sees[T] = 0;
+            if (csv) {
+                for (int j = 0; j < T; j++)
+                    printf("%s,%d,%d,%d,%d,%d,%c\n", name, d + 1, i, bt.ranks[i], scored[i], j, sees[j]);
+                continue;
+            }
+            printf("  pos %d rank %d %c", i, bt.ranks[i], scored[i] ? '*' : ' ');
+            for (int j = 0; j < T; j++) printf(" %c", sees[j] == '1' ? '#' : '.');
+            printf("\n");
+        }
+        if (tc->objective == OBJ_AR) break; /* one factorization: one draw says it all */
+    }
+    batch_free(&bt);
 }
 
 #endif /* MODEL_TRAIN_H */

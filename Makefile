@@ -92,6 +92,15 @@ test: all
 # kernels instead of the generic ones (03_model_cpu.h)
 # With the GPU build and a GPU (nvidia-smi lists one), the GPU benchmark too,
 # with fp32, TF32 and bf16 matrix products.
+# The picture of each objective's factorization (README): the trainers' own rank samplers
+# on one example sequence (--show-ranks csv), drawn by gnuplot.
+ranks-figure: build/04_train_ar build/05_train_mlmu
+	./build/04_train_ar --show-ranks csv > build/ranks-ar.csv
+	./build/05_train_mlmu --objective mlm --rate 0.15 --show-ranks csv > build/ranks-mlm15.csv
+	./build/05_train_mlmu --objective mlm-u --show-ranks csv > build/ranks-mlmu.csv
+	./build/05_train_mlmu --objective plm --show-ranks csv > build/ranks-plm.csv
+	gnuplot -c report/ranks.gp docs/factorizations.png build/ranks-ar.csv build/ranks-mlm15.csv build/ranks-mlmu.csv build/ranks-plm.csv
+
 bench: build/bench build/03_model
 	@ct=$$(./build/03_model --blas-coretype); \
 	if [ -z "$$OPENBLAS_CORETYPE" ] && [ -n "$$ct" ]; then \
@@ -180,4 +189,4 @@ cuda-check: cuda
 clean:
 	rm -rf build
 
-.PHONY: all test bench clean cuda cuda-check cuda-resources emu emu-command
+.PHONY: all test bench ranks-figure clean cuda cuda-check cuda-resources emu emu-command

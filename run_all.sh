@@ -381,7 +381,7 @@ if [ "$report_only" = 0 ]; then
     make -s -j"$cores" all >/dev/null
     # OpenBLAS runs its slow generic kernels on a CPU it does not recognise
     # (3x slower training on the development machine); 03_model says which
-    # kernels this CPU should use instead (03_model.cu, "which kernels").
+    # kernels this CPU should use instead (03_model_cpu.h, "which kernels").
     if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
         coretype=$(./build/03_model --blas-coretype)
         if [ -n "$coretype" ]; then

@@ -125,7 +125,7 @@ static double nominal_peak(const char *name, int matmul) {
 #endif
 
 /* --profile: the layers' share of a step on the GPU, from profiled steps
- * (03_model.cu, "profiling the GPU layers"), largest first */
+ * (03_model_profile.h), largest first */
 static void print_profile(int steps, double step_seconds, double profiled_seconds) {
     for (int i = 0; i < g_n_layer_times; i++) /* sort by time, largest first */
         for (int j = i + 1; j < g_n_layer_times; j++)
