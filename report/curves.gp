@@ -3,7 +3,7 @@
 # PLOT is the plot command's list, one entry per line drawn, that run_all.sh builds from
 # report/figures.tsv: each run's log.csv, column 7 (forward) and 8 (backward, dashed)
 # against the optimizer step (column 1) or the elapsed wall-clock seconds (column 6).
-set terminal pngcairo size 900,500 noenhanced
+set terminal png size 900,500 noenhanced
 set output ARG1
 set datafile separator ","
 set title ARG2

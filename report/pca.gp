@@ -1,7 +1,7 @@
 # report/pca.gp -- a run's entities on their two principal components (06_eval --pca),
 # colored by entity (A, B, C) and marked by split (train filled, test open):
 #   gnuplot -c report/pca.gp OUT.png TITLE PCA.CSV EXPLAINED-VARIANCE
-# the plain png terminal: an indexed-colour image, a fifth of pngcairo's size for 6000 points
+# the plain png terminal (as every plot here): an indexed-colour image, a fifth of pngcairo's size
 set terminal png size 700,600 noenhanced
 set output ARG1
 set datafile separator ","
