@@ -76,16 +76,6 @@ static char *strbuf_take(StrBuf *b) {
 
 /* ---- reading the input files ---- */
 
-/* Die with "PATH:LINE: message". */
-static void die_at(const char *path, int line, const char *fmt, ...) {
-    char message[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    die("%s:%d: %s", path, line, message);
-}
-
 /* The whole file as a NUL-terminated string of *size bytes. (A NUL byte or
  * invalid UTF-8 inside is found later: by Jansson in the JSON, by
  * check_passage() in the passages.) */
@@ -123,7 +113,7 @@ static void split_lines(const char *path, char *text, size_t size, Lines *lines)
         char *newline = memchr(text + start, '\n', size - start);
         size_t end = newline ? (size_t)(newline - text) : size;
         if (end - start > WIKI_MAX_LINE_BYTES)
-            die_at(path, lines->n + 1, "line is %zu bytes long, more than the limit of %d", end - start,
+            die_at_line(path, lines->n + 1, "line is %zu bytes long, more than the limit of %d", end - start,
                    WIKI_MAX_LINE_BYTES);
         if (lines->n == capacity) {
             capacity *= 2;
@@ -190,9 +180,9 @@ static void die_json(const char *path, int first_line, const json_error_t *error
  * a character cut short, an overlong form, a UTF-16 surrogate, a code point
  * beyond U+10FFFF). */
 static void check_passage(const char *path, int line, const char *text, size_t n) {
-    if (memchr(text, 0, n)) die_at(path, line, "NUL byte in the passage");
+    if (memchr(text, 0, n)) die_at_line(path, line, "NUL byte in the passage");
     json_t *string = json_stringn(text, n);
-    if (!string) die_at(path, line, "invalid UTF-8 in the passage: some bytes in it encode no character");
+    if (!string) die_at_line(path, line, "invalid UTF-8 in the passage: some bytes in it encode no character");
     json_decref(string);
 }
 
@@ -241,8 +231,8 @@ static void wiki_die(const WikiPlace *at, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
-    if (at->line > 0) die_at(at->path, at->line, "%s", message);
-    die_at(at->path, wiki_record_line(at->text, at->size, at->record), "GenWiki record %d (starting on this line): %s",
+    if (at->line > 0) die_at_line(at->path, at->line, "%s", message);
+    die_at_line(at->path, wiki_record_line(at->text, at->size, at->record), "GenWiki record %d (starting on this line): %s",
            at->record + 1, message);
 }
 
@@ -380,7 +370,7 @@ static void wiki_load_source_target(WikiCorpus *c, const char *source_path) {
     if (source.n != target.n) {
         /* name the longer file at its first line without a partner */
         int longer_is_source = source.n > target.n;
-        die_at(longer_is_source ? source_path : target_path, (longer_is_source ? target.n : source.n) + 1,
+        die_at_line(longer_is_source ? source_path : target_path, (longer_is_source ? target.n : source.n) + 1,
                "no partner for this line: '%s' has %d lines but '%s' has %d (the two files must be line-aligned)",
                source_path, source.n, target_path, target.n);
     }
@@ -432,7 +422,7 @@ static void wiki_load_native(WikiCorpus *c, const char *path) {
     if (!json_is_array(root)) {
         int line = 1;  /* where the value starts */
         for (size_t i = 0; i < size && is_json_space(text[i]); i++) line += text[i] == '\n';
-        die_at(path, line, "expected a JSON array of GenWiki records, found %s", json_type_name(json_typeof(root)));
+        die_at_line(path, line, "expected a JSON array of GenWiki records, found %s", json_type_name(json_typeof(root)));
     }
     size_t r;
     json_t *record;

@@ -58,31 +58,9 @@
 /* small helpers                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* The whole file, any bytes, with a NUL after it (its size in *size). */
-static char *read_file_bytes(const char *path, size_t *size) {
-    FILE *f = xfopen_read(path);
-    size_t capacity = 1 << 16, n = 0;
-    char *buf = (char *)xmalloc(capacity);
-    for (;;) {
-        if (n + 1 >= capacity) {
-            capacity *= 2;
-            buf = (char *)realloc(buf, capacity);
-            if (!buf) die("out of memory reading '%s'", path);
-        }
-        size_t got = fread(buf + n, 1, capacity - 1 - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    if (ferror(f)) die("read error in '%s': %s", path, strerror(errno));
-    fclose(f);
-    buf[n] = 0;
-    *size = n;
-    return buf;
-}
-
 /* The whole file as one NUL-terminated string (its size in *size). */
 static char *read_whole_file(const char *path, size_t *size) {
-    char *buf = read_file_bytes(path, size);
+    char *buf = read_file(path, size);
     if (memchr(buf, 0, *size)) die("'%s' contains a NUL byte: it is not a text file", path);
     return buf;
 }
@@ -983,7 +961,7 @@ static void bpe_roundtrip(const char *path, const char *vocab_path) {
     Tokenizer tok;
     tokenizer_init(&tok, &v, vocab_path);
     size_t size;
-    char *bytes = read_file_bytes(path, &size);
+    char *bytes = read_file(path, &size);
     if (size > 1000000000) die("'%s' is too big for --bpe-roundtrip (more than 1e9 bytes)", path);
 
     double t0 = now_seconds();

@@ -124,7 +124,7 @@ selected_runs() {
     while read -r id ds tags; do
         in_list "${id%%/*}" "$tasks" || continue
         in_list "${id#*/}" "$objectives" || continue
-        [ -z "$preset_runs" ] || in_list "$id" "${preset_runs// /,}" || continue
+        in_list "$id" "$preset_runs" || continue
         if [ -n "$tables" ]; then
             keep=0
             for tag in $tags; do in_list "$tag" "$tables" && keep=1; done
@@ -166,6 +166,10 @@ settings_key() { case "$1" in wiki-*) echo wiki ;; *-rev-*) echo "${1%%-rev-*}" 
 [ -f "presets/$preset.sh" ] || die "presets/$preset.sh: no such file (the settings of the '$preset' preset)"
 # shellcheck source=presets/quick.sh
 source "presets/$preset.sh"
+preset_runs=$(echo $preset_runs | tr ' ' ',')   # (unquoted: any spaces and line breaks between the runs)
+for id in ${preset_runs//,/ }; do
+    catalogue | awk -v id="$id" '$1 == id { f = 1 } END { exit !f }' || die "presets/$preset.sh: preset_runs names '$id', which is not in presets/catalogue.txt"
+done
 for key in $(catalogue | while read -r _ ds _; do settings_key "$ds"; done | sort -u); do
     for setting in data_flags model train_ar train_mlm avg_len vocab_est; do
         declare -n values=$setting
