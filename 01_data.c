@@ -956,12 +956,16 @@ static void add_reversed_lines(const Options *o, ExampleList *list) {
                 die("internal error: bad spans '%s'", e.spans);
             memcpy(labels[n_spans], s, (size_t)label_length);
             labels[n_spans][label_length] = 0;
-            for (int w = span_start[n_spans]; w < span_end[n_spans]; w++) {
-                if (w < 0 || w >= n_words || span_at[w] >= 0)
-                    die("internal error: spans '%s' overlap or leave the line", e.spans);
-                span_at[w] = n_spans;
+            int start = span_start[n_spans], end = span_end[n_spans], taken = 0;
+            if (start < 0 || end > n_words || start >= end)
+                die("internal error: spans '%s' leave the line", e.spans);
+            /* WikiReversal's triples share entities ("tail:26-27,head:26-27"):
+             * words already in a span stay with the first span over them */
+            for (int w = start; w < end; w++) taken |= span_at[w] >= 0;
+            if (!taken) {
+                for (int w = start; w < end; w++) span_at[w] = n_spans;
+                n_spans++;
             }
-            n_spans++;
             s += strcspn(s, ",");
             if (*s == ',') s++;
         }

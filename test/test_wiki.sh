@@ -348,5 +348,9 @@ check "GenWiki-Hard, different mode: no leak, directions split apart" "$r" \
     eval 'case "$r" in "ok different "*) true ;; *) false ;; esac'
 r=$(span_report "$T/hard/examples.txt")
 check "GenWiki-Hard: spans decode back to the head and tail entities" "$r" test "$r" = ok
+# a passage's triples share entities (one's tail is another's head): one entity in the reversed copy
+wiki --out "$T/hard-rev" --reverse entity >"$T/hard-rev.log" 2>&1; rc=$?
+check "GenWiki-Hard, --reverse entity: runs and adds the reversed copies" "$(tail -1 "$T/hard-rev.log")" \
+    eval '[ $rc -eq 0 ] && grep -q "entity-reversed copies" "$T/hard-rev.log" && grep -q "\[ent\]" "$T/hard-rev/examples.txt"'
 tokenize_and_train GenWiki-Hard "$T/hard"
 exit 0
