@@ -277,12 +277,10 @@ static int input_line;
 
 /* die("FILE:LINE: message") */
 static void line_error(const char *fmt, ...) {
-    char message[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    die("%s:%d: %s", input_path, input_line, message);
+    vdie_at_line(input_path, input_line, fmt, ap);
+    va_end(ap); /* not reached: die() exits */
 }
 
 static void add_word(Corpus *c, char *word) {

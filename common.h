@@ -399,14 +399,18 @@ static inline char *read_file(const char *path, size_t *size) {
     return buf;
 }
 
-/* Die with "PATH:LINE: message", the form editors and compilers use. */
-static inline void die_at_line(const char *path, int line, const char *fmt, ...) {
+/* Die with "PATH:LINE: message", the form editors and compilers use
+ * (vdie_at_line: the same for a caller's own variadic error helper). */
+static inline void vdie_at_line(const char *path, int line, const char *fmt, va_list ap) {
     char message[1024];
+    vsnprintf(message, sizeof message, fmt, ap);
+    die("%s:%d: %s", path, line, message);
+}
+static inline void die_at_line(const char *path, int line, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    die("%s:%d: %s", path, line, message);
+    vdie_at_line(path, line, fmt, ap);
+    va_end(ap); /* not reached: die() exits */
 }
 
 /* ------------------------------------------------------------------------ */
