@@ -109,6 +109,17 @@ bench: build/bench build/03_model
 	@if [ -x build/cuda/bench ] && nvidia-smi -L >/dev/null 2>&1; then \
 		for m in fp32 tf32 bf16; do ./build/cuda/bench --device cuda --matmul $$m || exit 1; done; fi
 
+# The presets' real shapes (layers, heads, width, vocabulary, batch, longest sequence of each
+# task's training data), one thread each as run_all.sh runs them (docs/benchmark.md).
+PRESET_SHAPES := retrieval:2,4,128,12007,256,8 relationship:2,4,128,9007,128,7 \
+                 bios:2,4,128,1229,64,74 wiki:2,4,128,1024,64,138 star:4,4,128,38,64,27 \
+                 two-token:2,4,128,2007,128,6
+bench-presets: build/bench build/03_model
+	@ct=$$(./build/03_model --blas-coretype); \
+	if [ -z "$$OPENBLAS_CORETYPE" ] && [ -n "$$ct" ]; then export OPENBLAS_CORETYPE=$$ct; fi; \
+	for s in $(PRESET_SHAPES); do echo "== $${s%%:*} (quick preset)"; \
+		OMP_NUM_THREADS=1 ./build/bench --size $${s#*:} || exit 1; done
+
 # ---- the GPU build: nvcc compiles the same sources (03_model_gpu.cuh included) ----
 # CUDA_ARCH: Ampere (A100) and Hopper (H100) code, plus PTX for newer cards.
 NVCC      ?= $(firstword $(wildcard /usr/local/cuda/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
@@ -189,4 +200,4 @@ cuda-check: cuda
 clean:
 	rm -rf build
 
-.PHONY: all test bench ranks-figure clean cuda cuda-check cuda-resources emu emu-command
+.PHONY: all test bench bench-presets ranks-figure clean cuda cuda-check cuda-resources emu emu-command
