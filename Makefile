@@ -101,22 +101,23 @@ ranks-figure: build/04_train_ar build/05_train_mlmu
 	./build/05_train_mlmu --objective plm --show-ranks csv > build/ranks-plm.csv
 	gnuplot -c report/ranks.gp docs/factorizations.png build/ranks-ar.csv build/ranks-mlm15.csv build/ranks-mlmu.csv build/ranks-plm.csv
 
-bench: build/bench build/03_model
-	@ct=$$(./build/03_model --blas-coretype); \
+# OpenBLAS's kernels for a CPU it does not recognise (03_model --blas-coretype), for the benches
+SET_CORETYPE = ct=$$(./build/03_model --blas-coretype); \
 	if [ -z "$$OPENBLAS_CORETYPE" ] && [ -n "$$ct" ]; then \
-		echo "OPENBLAS_CORETYPE=$$ct (OpenBLAS does not recognise this CPU)"; export OPENBLAS_CORETYPE=$$ct; fi; \
+		echo "OPENBLAS_CORETYPE=$$ct (OpenBLAS does not recognise this CPU)"; export OPENBLAS_CORETYPE=$$ct; fi
+bench: build/bench build/03_model
+	@$(SET_CORETYPE); \
 	./build/bench
 	@if [ -x build/cuda/bench ] && nvidia-smi -L >/dev/null 2>&1; then \
 		for m in fp32 tf32 bf16; do ./build/cuda/bench --device cuda --matmul $$m || exit 1; done; fi
 
 # The presets' real shapes (layers, heads, width, vocabulary, batch, longest sequence of each
-# task's training data), one thread each as run_all.sh runs them (docs/benchmark.md).
+# task's training data, as 02_tokenize reports them: update them with the presets), one thread each as run_all.sh runs them (docs/benchmark.md).
 PRESET_SHAPES := retrieval:2,4,128,12007,256,8 relationship:2,4,128,9007,128,7 \
                  bios:2,4,128,1229,64,74 wiki:2,4,128,1024,64,138 star:4,4,128,38,64,27 \
                  two-token:2,4,128,2007,128,6
 bench-presets: build/bench build/03_model
-	@ct=$$(./build/03_model --blas-coretype); \
-	if [ -z "$$OPENBLAS_CORETYPE" ] && [ -n "$$ct" ]; then export OPENBLAS_CORETYPE=$$ct; fi; \
+	@$(SET_CORETYPE); \
 	for s in $(PRESET_SHAPES); do echo "== $${s%%:*} (quick preset)"; \
 		OMP_NUM_THREADS=1 ./build/bench --size $${s#*:} || exit 1; done
 
