@@ -1025,6 +1025,7 @@ typedef struct {
     float lr, min_lr_frac, weight_decay, grad_clip, beta1, beta2;
     int32_t eval_every;   /* steps between test evaluations (0: never) */
     int32_t elbo_weights; /* MLM: weight masked tokens by the ELBO of Eq. 5 */
+    int32_t group_by_length; /* batches of examples of about one length (--group-by-length) */
     uint64_t seed;
     float valid_fraction; /* train queries held out for choosing the best checkpoint */
     float ema_decay;      /* --ema: decay of the weight average (0: none) */

@@ -78,6 +78,10 @@ static inline void train_options_help(void) {
         "  --ema D           keep an average of the weights, ema = D * ema + (1 - D) * w\n"
         "                    after every step (e.g. 0.999: about the last 1000 steps);\n"
         "                    evaluations, best.ckpt and 06_eval use it (default 0: off)\n"
+        "  --group-by-length batch examples of about one length together (each window of\n"
+        "                    16 batches of the epoch's order sorted by length): less\n"
+        "                    padding where lengths differ, as WikiReversal's passages\n"
+        "                    and questions (default: off)\n"
         "  --stop-at N       stop after step N (resume later with --resume)\n"
         "  --quiet           no progress lines\n"
         "  --device D        cpu, cuda or auto (default auto: the GPU if this is the CUDA\n"
@@ -96,7 +100,7 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     /* flags that set the model or the run: a resumed run takes them from its checkpoint */
     static const char *const setting_flags[] = {"--layers", "--heads", "--embd", "--steps", "--batch",
         "--lr", "--warmup", "--min-lr-frac", "--wd", "--clip", "--eval-every", "--seed",
-        "--valid-fraction", "--ema"};
+        "--valid-fraction", "--ema", "--group-by-length"};
     for (size_t k = 0; k < sizeof setting_flags / sizeof setting_flags[0]; k++)
         if (!strcmp(a, setting_flags[k])) o->setting_flag = setting_flags[k];
     if (!strcmp(a, "--show-ranks")) {
@@ -121,6 +125,7 @@ static inline int train_options_parse(TrainOptions *o, int argc, char **argv, in
     else if (!strcmp(a, "--seed")) o->train.seed = (uint64_t)parse_long(a, flag_value(argc, argv, i), 0, LONG_MAX);
     else if (!strcmp(a, "--valid-fraction")) o->train.valid_fraction = (float)parse_double(a, flag_value(argc, argv, i), 0, 0.9);
     else if (!strcmp(a, "--ema")) o->train.ema_decay = (float)parse_double(a, flag_value(argc, argv, i), 0, 0.99999);
+    else if (!strcmp(a, "--group-by-length")) o->train.group_by_length = 1;
     else if (!strcmp(a, "--stop-at")) o->stop_at = (int)parse_long(a, flag_value(argc, argv, i), 1, 100000000);
     else if (!strcmp(a, "--quiet")) o->quiet = 1;
     else if (!strcmp(a, "--device")) o->device = flag_value(argc, argv, i);
@@ -155,22 +160,47 @@ static inline void batch_fill(Batch *bt, const TokenData *d, const int *ids, int
 }
 
 /* The order of the training examples in an epoch: a pure function of
- * (seed, epoch), so a resumed run sees the same order. */
-static inline void epoch_order(int *order, int n_train, uint64_t seed, int32_t epoch) {
+ * (seed, epoch), so a resumed run sees the same order. With --group-by-length
+ * each window of 16 batches of the shuffled order is sorted by length (a
+ * counting sort: stable, so equal lengths keep their shuffled order) and the
+ * window's batches are shuffled: a batch then holds examples of about one
+ * length and pads little, and an epoch still sees every example once.
+ * lengths[i] is the length of training example i (NULL: no grouping). */
+static inline void epoch_order(int *order, int n_train, uint64_t seed, int32_t epoch, const int *lengths, int B) {
     Rng r;
     rng_seed(&r, seed * 1000003u + (uint64_t)epoch);
     for (int i = 0; i < n_train; i++) order[i] = i;
     rng_shuffle(&r, order, n_train);
+    if (!lengths) return;
+    int window = 16 * B, max_len = 0;
+    for (int i = 0; i < n_train; i++) if (lengths[i] > max_len) max_len = lengths[i];
+    int *count = (int *)xmalloc(sizeof(int) * (max_len + 2));
+    int *sorted = (int *)xmalloc(sizeof(int) * window);
+    int *batches = (int *)xmalloc(sizeof(int) * 16);
+    for (int w0 = 0; w0 < n_train; w0 += window) {
+        int n = n_train - w0 < window ? n_train - w0 : window;
+        int *w = order + w0;
+        memset(count, 0, sizeof(int) * (max_len + 2));
+        for (int i = 0; i < n; i++) count[lengths[w[i]] + 1]++;
+        for (int l = 1; l <= max_len + 1; l++) count[l] += count[l - 1]; /* count[l]: first slot of length l */
+        for (int i = 0; i < n; i++) sorted[count[lengths[w[i]]]++] = w[i];
+        int nb = n / B; /* whole batches are shuffled; a short tail stays last */
+        for (int k = 0; k < nb; k++) batches[k] = k;
+        rng_shuffle(&r, batches, nb);
+        for (int k = 0; k < nb; k++) memcpy(w + k * B, sorted + batches[k] * B, sizeof(int) * B);
+        memcpy(w + nb * B, sorted + nb * B, sizeof(int) * (n - nb * B));
+    }
+    free(count); free(sorted); free(batches);
 }
 
 /* Which examples make up the next batch: the next ones in the epoch's order
  * of the n_train trainable examples train_ids[0..n_train). */
 static inline void next_batch_ids(int *ids, int B, const int *train_ids, int n_train, uint64_t seed,
-                                  int32_t *epoch, int32_t *epoch_pos, int *order) {
+                                  int32_t *epoch, int32_t *epoch_pos, int *order, const int *lengths) {
     for (int b = 0; b < B; b++) {
         if (*epoch_pos == 0 || *epoch_pos >= n_train) {
             if (*epoch_pos >= n_train) { (*epoch)++; *epoch_pos = 0; }
-            epoch_order(order, n_train, seed, *epoch);
+            epoch_order(order, n_train, seed, *epoch, lengths, B);
         }
         ids[b] = train_ids[order[(*epoch_pos)++]];
     }
@@ -191,6 +221,7 @@ typedef struct {
     int *test_queries, n_test_queries;
     int *train_queries, n_train_queries; /* a sample of the trained queries */
     int *order, *ids;          /* the epoch's order of train_ids; the batch's examples */
+    int *lengths;              /* --group-by-length: each train_ids example's length (else NULL) */
     Batch batch;
     Rng rng;                   /* the rank samplers' random numbers */
     FILE *log;
@@ -341,11 +372,12 @@ static inline void training_announce(const Training *r) {
     if (!r->o->quiet)
         printf("training %s: %zu parameters (%d layers, %d heads, width %d, vocab %d), %d train "
                "sequences, %d validation queries, %d test queries, steps %d..%d, batch %d, on %s%s "
-               "(%d CPU threads, BLAS kernels %s)%s\n",
+               "(%d CPU threads, BLAS kernels %s)%s%s\n",
                OBJECTIVE_NAMES[tc->objective], m->n_params, m->config.n_layer, m->config.n_head,
                m->config.n_embd, m->config.vocab_size, r->n_train, r->n_valid_queries, r->n_test_queries,
                r->h.step, r->end_step, tc->batch_size, DEVICE_NAMES[g_device], products, omp_get_max_threads(),
-               blas_kernels(), tc->ema_decay > 0 ? "; evaluating the weight average (--ema)" : "");
+               blas_kernels(), tc->ema_decay > 0 ? "; evaluating the weight average (--ema)" : "",
+               tc->group_by_length ? "; batches grouped by length" : "");
     const char *better = g_device == DEVICE_CPU ? blas_better_coretype() : NULL;
     if (better && !getenv("OPENBLAS_CORETYPE"))
         fprintf(stderr, "warning: OpenBLAS does not recognise this CPU and runs its generic '%s' "
@@ -378,10 +410,16 @@ static inline void training_setup(Training *r, TrainOptions *o, SamplerForObject
     if (!o->resume_path) remove(r->best_path); /* a new run: a best.ckpt left here is another run's */
     training_split_data(r);
     r->order = (int *)xmalloc(sizeof(int) * r->n_train);
+    r->lengths = NULL;
+    if (tc->group_by_length) {
+        r->lengths = (int *)xmalloc(sizeof(int) * r->n_train);
+        for (int i = 0; i < r->n_train; i++) r->lengths[i] = (int)r->train.examples[r->train_ids[i]].length;
+    }
     r->ids = (int *)xmalloc(sizeof(int) * tc->batch_size);
     batch_init(&r->batch, tc->batch_size, (int)r->train.header.max_len);
     r->rng.state = r->h.rng_state;
-    if (r->h.epoch_pos > 0) epoch_order(r->order, r->n_train, tc->seed, r->h.epoch); /* resumed mid-epoch */
+    if (r->h.epoch_pos > 0) /* resumed mid-epoch */
+        epoch_order(r->order, r->n_train, tc->seed, r->h.epoch, r->lengths, tc->batch_size);
     r->log = open_log(r->log_path, r->h.step);
     training_announce(r);
     r->t_start = r->t_report = now_seconds();
@@ -391,7 +429,8 @@ static inline void training_setup(Training *r, TrainOptions *o, SamplerForObject
 /* The next batch of training examples, its ranks left to the objective */
 static inline void training_next_batch(Training *r) {
     int B = r->o->train.batch_size;
-    next_batch_ids(r->ids, B, r->train_ids, r->n_train, r->o->train.seed, &r->h.epoch, &r->h.epoch_pos, r->order);
+    next_batch_ids(r->ids, B, r->train_ids, r->n_train, r->o->train.seed, &r->h.epoch, &r->h.epoch_pos, r->order,
+                   r->lengths);
     batch_fill(&r->batch, &r->train, r->ids, B);
 }
 
@@ -503,7 +542,7 @@ static inline void training_report(Training *r, const Report *rep, int done, int
 static inline void training_free(Training *r) {
     fclose(r->log);
     batch_free(&r->batch);
-    free(r->order); free(r->ids); free(r->test_queries); free(r->train_queries); free(r->train_ids);
+    free(r->order); free(r->ids); free(r->lengths); free(r->test_queries); free(r->train_queries); free(r->train_ids);
     free(r->valid_queries);
     model_free(&r->model);
     token_data_free(&r->train);

@@ -9,6 +9,9 @@
  *      changing a token that a scored position may not see leaves its logits
  *      bit-identical; changing one it may see changes them.
  *   3. checkpoint round trip.
+ *   4. the weight average (--ema).
+ *   5. --group-by-length: the epoch's order is still every example once, and
+ *      each batch holds lengths no wider than the window's sorted slice.
  *
  * It includes the real trainers (with their mains switched off), so the rank
  * samplers tested are the ones training uses.
@@ -324,10 +327,53 @@ static void ema_check(void) {
     model_free(&m2);
 }
 
+/* An epoch of 1000 examples of lengths 1..100 in batches of 8 (windows of
+ * 128): the grouped order is a permutation, each whole batch of a window is a
+ * run of that window's lengths in sorted order (so it pads little), and the
+ * ungrouped order is the plain shuffle. */
+static void group_by_length_check(void) {
+    enum { N = 1000, B = 8, W = 16 * B };
+    int lengths[N], order[N], plain[N], seen[N], sorted[W];
+    Rng r;
+    rng_seed(&r, 7);
+    for (int i = 0; i < N; i++) lengths[i] = 1 + (int)rng_below(&r, 100);
+    epoch_order(order, N, 5, 3, lengths, B);
+    epoch_order(plain, N, 5, 3, NULL, B);
+    memset(seen, 0, sizeof seen);
+    int perm = 1;
+    for (int i = 0; i < N; i++) perm &= order[i] >= 0 && order[i] < N && !seen[order[i]]++;
+    report(perm, "--group-by-length: an epoch's order holds every example once");
+    long pad_grouped = 0, pad_plain = 0;
+    int runs_ok = 1;
+    for (int w0 = 0; w0 + W <= N; w0 += W) {
+        for (int i = 0; i < W; i++) sorted[i] = lengths[order[w0 + i]];
+        for (int i = 1; i < W; i++) /* insertion sort: the window's lengths in order */
+            for (int j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) { int t = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = t; }
+        for (int b = 0; b < W / B; b++) {
+            const int *batch = order + w0 + b * B;
+            int lo = 1 << 30, hi = 0, hi_plain = 0, found = 0;
+            for (int k = 0; k < B; k++) {
+                int l = lengths[batch[k]];
+                lo = l < lo ? l : lo; hi = l > hi ? l : hi;
+                if (lengths[plain[w0 + b * B + k]] > hi_plain) hi_plain = lengths[plain[w0 + b * B + k]];
+                pad_plain -= lengths[plain[w0 + b * B + k]];
+                pad_grouped -= l;
+            }
+            for (int s = 0; s + B <= W && !found; s += B) found = sorted[s] == lo && sorted[s + B - 1] == hi;
+            runs_ok &= found;
+            pad_grouped += (long)B * hi;
+            pad_plain += (long)B * hi_plain;
+        }
+    }
+    report(runs_ok, "--group-by-length: each batch holds one slice of its window's sorted lengths");
+    report(pad_grouped * 4 < pad_plain, "--group-by-length: padding %ld tokens against %ld ungrouped", pad_grouped, pad_plain);
+}
+
 int main(void) {
     gradient_check();
     leakage_check();
     checkpoint_check();
     ema_check();
+    group_by_length_check();
     return n_failed ? 1 : 0;
 }

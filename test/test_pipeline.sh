@@ -37,6 +37,15 @@ for trainer in 04_train_ar 05_train_mlmu; do
     check "$trainer: resumed log has one row per 10 steps ($rows rows)" [ "$rows" -eq 3 ]
 done
 
+# ---- --group-by-length: a resumed run repeats the grouped order; grouping changes the batches ----
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/group" $MODEL --steps 30 --group-by-length >/dev/null
+$B/05_train_mlmu --data "$tmp/d" --out "$tmp/group-split" $MODEL --steps 30 --group-by-length --stop-at 7 >/dev/null
+$B/05_train_mlmu --resume "$tmp/group-split/model.ckpt" --data "$tmp/d" --out "$tmp/group-split" --quiet >/dev/null
+check "--group-by-length: 7 steps (mid-epoch) + resume to 30 is bit-identical to 30 straight" \
+    cmp -s "$tmp/group/model.ckpt" "$tmp/group-split/model.ckpt"
+check "--group-by-length: trains on other batches than the plain order" \
+    eval '! cmp -s "$tmp/group/model.ckpt" "$tmp/straight-05_train_mlmu/model.ckpt"'
+
 # ---- validation hold-out and best.ckpt; PLM resumes too ----
 $B/05_train_mlmu --data "$tmp/d" --out "$tmp/valid" $MODEL --steps 30 --valid-fraction 0.3 >/dev/null
 check "--valid-fraction: best.ckpt written and the log has validation columns" \
