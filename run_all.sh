@@ -84,13 +84,9 @@ case "$preset" in quick|full|long|paper|smoke) ;; *) die "unknown preset '$prese
 [[ "$seeds" =~ ^[0-9]+(,[0-9]+)*$ ]] || die "--seeds wants numbers separated by commas, not '$seeds'"
 [ -z "$jobs" ] || [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "-j wants a positive number, not '$jobs'"
 seed_list=${seeds//,/ }
-set -- $gpu_flags # each a flag with its value: checked here, not at the first run's start
-while [ $# -gt 0 ]; do
-    case "$1 ${2:-}" in
-        "--matmul fp32" | "--matmul tf32" | "--matmul bf16" | "--attention plain" | "--attention fused") shift 2 ;;
-        *) die "--gpu-flags takes --matmul fp32|tf32|bf16 and --attention plain|fused, not '$gpu_flags'" ;;
-    esac
-done
+# each a flag with its value: checked here, not at the first run's start
+[[ " $gpu_flags " =~ ^(\ +--matmul\ +(fp32|tf32|bf16)|\ +--attention\ +(plain|fused))*\ +$ ]] ||
+    die "--gpu-flags takes --matmul fp32|tf32|bf16 and --attention plain|fused, not '$gpu_flags'"
 
 # ============================================================================
 # 2. the catalogue: every run, the data set it trains on, and where it appears
@@ -354,9 +350,8 @@ if [ -n "$slurm_file" ]; then
         echo "# Written by: ./run_all.sh $(printf '%q ' --preset "$preset" ${tables:+--table "$tables"} ${tasks:+--tasks "$tasks"} ${objectives:+--objectives "$objectives"} --seeds "$seeds" ${gpu_flags:+--gpu-flags "$gpu_flags"})--slurm $slurm_file"
         echo "#   sbatch $slurm_file        then, when every task has ended:"
         echo "#   ./run_all.sh --preset $preset --out $(printf '%q' "$out") --seeds $seeds --report"
-        echo "# Every task is one run; data sets are made by the first task that needs them"
-        echo "# (a lock file keeps two from making the same one); a task that is killed and"
-        echo "# resubmitted resumes from its last checkpoint."
+        echo "# Every task is one run; the first task that needs a data set makes it (a lock keeps"
+        echo "# two from making the same one); a killed and resubmitted task resumes from its checkpoint."
         echo "#SBATCH --job-name=factorization-curse-$preset"
         echo "#SBATCH --array=0-$(( n * $(wc -w <<<"$seed_list") - 1 ))"
         echo "#SBATCH --gres=gpu:1"
@@ -386,12 +381,9 @@ if [ "$report_only" = 0 ]; then
     # OpenBLAS runs its slow generic kernels on a CPU it does not recognise
     # (3x slower training on the development machine); 03_model says which
     # kernels this CPU should use instead (03_model_cpu.h, "which kernels").
-    if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-        coretype=$(./build/03_model --blas-coretype)
-        if [ -n "$coretype" ]; then
-            export OPENBLAS_CORETYPE=$coretype
-            log "OpenBLAS does not recognise this CPU: OPENBLAS_CORETYPE=$coretype (its $coretype kernels, not the generic ones)"
-        fi
+    if [ -z "${OPENBLAS_CORETYPE:-}" ] && coretype=$(./build/03_model --blas-coretype) && [ -n "$coretype" ]; then
+        export OPENBLAS_CORETYPE=$coretype
+        log "OpenBLAS does not recognise this CPU: OPENBLAS_CORETYPE=$coretype (its $coretype kernels, not the generic ones)"
     fi
     if [ -n "$only_run" ]; then
         line=$(catalogue | awk -v id="$only_run" '$1 == id { print $1, $2 }')
@@ -405,13 +397,11 @@ if [ "$report_only" = 0 ]; then
     # copied into the repository). Where they are missing, its runs are left
     # out (the report shows their cells as not measured) and the rest go on.
     if [ ! -f "$genwiki_source" ]; then
-        kept=()
         for line in "${todo[@]}"; do
-            case "$line" in wiki-*) log "skip   ${line% *}: no GenWiki passages at $genwiki_source (README: Tasks, wikireversal)" ;;
-                            *) kept+=("$line") ;; esac
+            if [[ $line == wiki-* ]]; then log "skip   ${line% *}: no GenWiki passages at $genwiki_source (README: Tasks, wikireversal)"; fi
         done
-        [ "${#kept[@]}" -gt 0 ] || die "every selected run is a WikiReversal run, and the GenWiki passages are not at $genwiki_source"
-        todo=("${kept[@]}")
+        mapfile -t todo < <(printf '%s\n' "${todo[@]}" | grep -v '^wiki-' || true)
+        [ -n "${todo[0]:-}" ] || die "every selected run is a WikiReversal run, and the GenWiki passages are not at $genwiki_source"
     fi
     [ -n "$jobs" ] || { jobs=$cores; [ "$B" = build/cuda ] && jobs=1; }
     [ -n "${OMP_NUM_THREADS:-}" ] || export OMP_NUM_THREADS=$(( cores / jobs > 0 ? cores / jobs : 1 ))
@@ -452,7 +442,6 @@ if [ "$report_only" = 0 ]; then
     log "sweep: $total runs, $failed failed, $(( $(date +%s) - start )) s"
     [ -n "$only_run" ] && exit $(( failed > 0 ))
 fi
-
 
 # ============================================================================
 # 6. the report: results/RESULTS.md and the plots (report/render.sh)
