@@ -179,8 +179,8 @@ check "--preset paper --dry-run lists all 32 runs with the paper's model" \
 check "quick: --elbo goes to retrieval MLM-U alone, not to MLM-r, PLM or two-token MLM-U" \
     eval '[ "$(grep -c -- "--elbo" "$tmp/dry-quick.log")" -eq 1 ] && grep -q -- "^seed1/retrieval/mlmu .*--elbo" "$tmp/dry-quick.log"'
 ./run_all.sh --dry-run >"$tmp/dry-quick-all.log" 2>&1
-check "quick: --dry-run lists the 22 runs of presets/quick.sh's preset_runs, the last run of each of its lines too" \
-    eval 'grep -q "^22 runs; estimated" "$tmp/dry-quick-all.log" && grep -q "^seed1/relationship/mlmu " "$tmp/dry-quick-all.log" && grep -q "^seed1/bios/mlmu " "$tmp/dry-quick-all.log" && ! grep -q "^seed1/retrieval/mlm40 " "$tmp/dry-quick-all.log"'
+check "quick: --dry-run lists the 19 runs of presets/quick.sh's preset_runs, the last run of each of its lines too" \
+    eval 'grep -q "^19 runs; estimated" "$tmp/dry-quick-all.log" && grep -q "^seed1/relationship/mlmu " "$tmp/dry-quick-all.log" && grep -q "^seed1/wiki-different/mlmu " "$tmp/dry-quick-all.log" && grep -q "^seed1/bios/ar-rev-token " "$tmp/dry-quick-all.log" && grep -q "^seed1/retrieval/mlmu " "$tmp/dry-quick-all.log" && grep -q "^seed1/two-token/mlmu " "$tmp/dry-quick-all.log" && ! grep -q "^seed1/retrieval/mlm40 " "$tmp/dry-quick-all.log"'
 ./run_all.sh --preset paper --seeds 1,2 --tasks star --slurm "$tmp/sweep.sbatch" >"$tmp/slurm.log" 2>&1
 check "--slurm writes a job array of 2 runs x 2 seeds that bash parses" \
     eval 'grep -q "^#SBATCH --array=0-3\$" "$tmp/sweep.sbatch" && bash -n "$tmp/sweep.sbatch"'
