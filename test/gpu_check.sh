@@ -92,6 +92,24 @@ note ""
 #    The device's image is not ours: where it has no make, the same compile
 #    commands as the Makefile's, written out (without OpenBLAS: the model's own
 #    matmul on the CPU; cuBLAS on the GPU as always).
+# The device's image may lack Jansson (01_data's JSON reader for GenWiki).
+# Where it does and device-debs/ holds Debian's libjansson-dev and libjansson4
+# (fetched here with `apt-get download` and carried: README, "The GPU build"),
+# unpack them into a folder of their own, not into /, and point the compiler,
+# the linker and the loader at it.
+if ! echo '#include <jansson.h>' | gcc -E -x c - >/dev/null 2>&1; then
+    if ls device-debs/*.deb >/dev/null 2>&1; then
+        root=/tmp/device-debs-root
+        for f in device-debs/*.deb; do dpkg -x "$f" "$root"; done
+        lib=$root/usr/lib/$(gcc -dumpmachine)
+        export CPATH=$root/usr/include${CPATH:+:$CPATH}
+        export LIBRARY_PATH=$lib${LIBRARY_PATH:+:$LIBRARY_PATH}
+        export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+        note "- jansson.h: not on this machine; unpacked $(ls device-debs/*.deb | xargs -n 1 basename | tr '\n' ' ')into $root"
+    else
+        note "- jansson.h: not on this machine and no device-debs/*.deb: 01_data will not build, nor the steps that need it"
+    fi
+fi
 cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
 arch=${cc:+-gencode arch=compute_$cc,code=[sm_$cc,compute_$cc]}
 cpu_programs="build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval"
@@ -183,7 +201,7 @@ sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanit
 if [ -n "$sanitizer" ]; then
     for tool in memcheck racecheck initcheck; do
         step "sanitizer-$tool" 120 "$sanitizer" --tool "$tool" --error-exitcode 9 $bin/test_parity AR
-        grep -E 'ERROR SUMMARY|Error|error' "$out/sanitizer-$tool.log" | head -n 3 | sed 's/^/    /' | tee -a "$summary"
+        grep -E '(ERROR|RACECHECK) SUMMARY|^=+ .*[Ee]rror' "$out/sanitizer-$tool.log" | head -n 3 | sed 's/^/    /' | tee -a "$summary"
     done
 else
     note "- compute-sanitizer: not found"
@@ -200,7 +218,7 @@ done
 [ -n "${determinism:-}" ] && note "$determinism"
 [ -s "$out/table1.md" ] && tee -a "$summary" <"$out/table1.md"
 for tool in memcheck racecheck initcheck; do
-    grep -h -m 1 'ERROR SUMMARY' "$out/sanitizer-$tool.log" 2>/dev/null | sed "s/^/- compute-sanitizer $tool: /" |
+    grep -h -m 1 -E "(ERROR|RACECHECK) SUMMARY" "$out/sanitizer-$tool.log" 2>/dev/null | sed "s/^/- compute-sanitizer $tool: /" |
         tee -a "$summary"
 done
 note "total: $(( $(date +%s) - started )) s"
