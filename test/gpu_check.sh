@@ -84,6 +84,10 @@ note "GPU: $(head -n 1 "$out/gpu.txt")"
 note "nvcc: $( (command -v nvcc >/dev/null && nvcc --version || /usr/local/cuda/bin/nvcc --version) 2>/dev/null | tail -n 2 | head -n 1)"
 note ""
 
+# 0. Jansson, where the device's image lacks it (test/device_jansson.sh)
+source test/device_jansson.sh
+[ -n "$jansson_note" ] && note "$jansson_note"
+
 # 1. build what the steps below run: the GPU build, and the CPU programs that
 #    run_all.sh uses (01, 02, 03 and the CPU trainers); not the tests or the
 #    emulator, which the device does not need. Machine code for this card only
@@ -92,24 +96,6 @@ note ""
 #    The device's image is not ours: where it has no make, the same compile
 #    commands as the Makefile's, written out (without OpenBLAS: the model's own
 #    matmul on the CPU; cuBLAS on the GPU as always).
-# The device's image may lack Jansson (01_data's JSON reader for GenWiki).
-# Where it does and device-debs/ holds Debian's libjansson-dev and libjansson4
-# (fetched here with `apt-get download` and carried: README, "The GPU build"),
-# unpack them into a folder of their own, not into /, and point the compiler,
-# the linker and the loader at it.
-if ! echo '#include <jansson.h>' | gcc -E -x c - >/dev/null 2>&1; then
-    if ls device-debs/*.deb >/dev/null 2>&1; then
-        root=/tmp/device-debs-root
-        for f in device-debs/*.deb; do dpkg -x "$f" "$root"; done
-        lib=$root/usr/lib/$(gcc -dumpmachine)
-        export CPATH=$root/usr/include${CPATH:+:$CPATH}
-        export LIBRARY_PATH=$lib${LIBRARY_PATH:+:$LIBRARY_PATH}
-        export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-        note "- jansson.h: not on this machine; unpacked $(ls device-debs/*.deb | xargs -n 1 basename | tr '\n' ' ')into $root"
-    else
-        note "- jansson.h: not on this machine and no device-debs/*.deb: 01_data will not build, nor the steps that need it"
-    fi
-fi
 cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
 arch=${cc:+-gencode arch=compute_$cc,code=[sm_$cc,compute_$cc]}
 cpu_programs="build/01_data build/02_tokenize build/03_model build/04_train_ar build/05_train_mlmu build/06_eval"

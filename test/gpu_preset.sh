@@ -11,8 +11,8 @@
 # SECONDS bounds the sweep: runs still going then are stopped, the report is
 # made from the runs that finished (the rest say "not run"), and the pack is
 # written all the same. Where the machine has no jansson.h, Debian's
-# libjansson-dev and libjansson4 in device-debs/ are unpacked beside, as in
-# test/gpu_check.sh. A rehearsal without a GPU: RUN_ALL_BUILD=build
+# libjansson-dev and libjansson4 in device-debs/ are unpacked beside
+# (test/device_jansson.sh). A rehearsal without a GPU: RUN_ALL_BUILD=build
 # GPU_PRESET_TARGETS=all (the CPU programs). GENWIKI names the GenWiki passages where ../shared/data
 # is not beside the checkout (README: Tasks, wikireversal).
 set -u
@@ -22,21 +22,18 @@ preset=$1 seeds=$2 jobs=$3 seconds=$4
 out=${OUT:-gpu-preset}
 res=results-gpu-$preset
 mkdir -p "$out"
-if ! echo '#include <jansson.h>' | gcc -E -x c - >/dev/null 2>&1 && ls device-debs/*.deb >/dev/null 2>&1; then
-    root=/tmp/device-debs-root
-    for f in device-debs/*.deb; do dpkg -x "$f" "$root"; done
-    lib=$root/usr/lib/$(gcc -dumpmachine)
-    export CPATH=$root/usr/include LIBRARY_PATH=$lib LD_LIBRARY_PATH=$lib
-fi
+source test/device_jansson.sh
+[ -n "$jansson_note" ] && echo "$jansson_note"
+bin=${RUN_ALL_BUILD:-build/cuda}
 cc=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
 make -k -j"$(nproc --all)" ${cc:+CUDA_ARCH="-gencode arch=compute_$cc,code=[sm_$cc,compute_$cc]"} \
     build/01_data build/02_tokenize build/03_model ${GPU_PRESET_TARGETS:-cuda} >"$out/build.log" 2>&1 ||
     { tail -n 20 "$out/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$out/gpu.txt"
-RUN_ALL_BUILD=${RUN_ALL_BUILD:-build/cuda} timeout "$seconds" ./run_all.sh -j "$jobs" --preset "$preset" --seeds "$seeds" \
+RUN_ALL_BUILD=$bin timeout "$seconds" ./run_all.sh -j "$jobs" --preset "$preset" --seeds "$seeds" \
     --out "$res" >"$out/run_all.log" 2>&1
 echo "sweep: exit $? (124: stopped at $seconds s)"
-pkill -f 'build/cuda/0[456]_' 2>/dev/null
+pkill -f "$bin/0[456]_" 2>/dev/null   # the runs that timeout's signal to run_all.sh left going
 ./run_all.sh --report --preset "$preset" --seeds "$seeds" --out "$res" >"$out/report.log" 2>&1
 tail -n 3 "$out/report.log"
 tar czf "$out/$preset-gpu.tgz" --exclude='*.ckpt' --exclude='*.bin' "$res/runs" "$res/results" \
